@@ -1,0 +1,402 @@
+"""`zoo.GAN`: the one `keras.Model` every variant trains with.
+
+A variant supplies a generator and a discriminator (plus its defaults); the base
+class owns the adversarial training step, the metrics, sampling and saving. Variants
+that train differently override a hook (`discriminator_penalty`) or pick another
+loss, instead of rewriting `train_step`.
+"""
+
+import numbers
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo import losses as losses_module
+from zoo.errors import ZooError
+from zoo.latent import check_labels, sample_latent
+
+
+def default_optimizer(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
+    """Serialized Adam config, the usual GAN optimizer (Radford et al. 2016)."""
+    return keras.optimizers.serialize(
+        keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+    )
+
+
+def check_latent_dim(latent_dim):
+    """Returns `latent_dim` as an int after checking it is a positive integer."""
+    if (
+        isinstance(latent_dim, bool)
+        or not isinstance(latent_dim, numbers.Integral)
+        or latent_dim <= 0
+    ):
+        raise ZooError(
+            f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}."
+        )
+    return int(latent_dim)
+
+
+def check_num_classes(num_classes):
+    """Returns `num_classes` (None or an int ≥ 2) after checking it."""
+    if num_classes is None:
+        return None
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, numbers.Integral)
+        or num_classes < 2
+    ):
+        raise ZooError(
+            "num_classes must be an integer >= 2 (or None for an unconditional "
+            f"model). Received: num_classes={num_classes!r}."
+        )
+    return int(num_classes)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class GAN(keras.Model):
+    """A generative adversarial network trained with `fit`.
+
+    Args:
+        generator: a `keras.Model` mapping `z` `[batch, latent_dim]` (and, for a
+            conditional model, `label` `[batch]` int) to images in [-1, 1].
+        discriminator: a `keras.Model` mapping images (and labels) to one logit
+            per image.
+        latent_dim: size of the latent vector `z`.
+        num_classes: number of classes of a conditional model; `None` for an
+            unconditional one. Defaults to `None`.
+        d_steps: discriminator updates per generator update. Defaults to `1`.
+        variant: name of the registered variant that built this model, recorded
+            for export and model cards. Defaults to `None`.
+        compile_defaults: what `compile()` uses for arguments left out: a dict
+            with `loss` (name or config), `g_optimizer` and `d_optimizer`
+            (serialized optimizers). Defaults to non-saturating loss and
+            Adam(2e-4, beta_1=0.5) for both.
+        seed: seed of the training noise. Defaults to `None`.
+
+    Example:
+
+    >>> gan = zoo.create("dcgan", image_shape=(28, 28, 1), latent_dim=64)
+    >>> gan.compile()
+    >>> gan.fit(zoo.data.load("fashion_mnist", batch_size=128), epochs=1)
+    >>> images = gan.generate(16, seed=0)   # float32 [16, 28, 28, 1] in [-1, 1]
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim,
+        num_classes=None,
+        d_steps=1,
+        variant=None,
+        compile_defaults=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.latent_dim = check_latent_dim(latent_dim)
+        self.num_classes = check_num_classes(num_classes)
+        if isinstance(d_steps, bool) or not isinstance(d_steps, numbers.Integral) or d_steps < 1:
+            raise ZooError(f"d_steps must be a positive integer. Received: d_steps={d_steps!r}.")
+        self.d_steps = int(d_steps)
+        self.variant = variant
+        self.compile_defaults = dict(
+            loss="non_saturating",
+            g_optimizer=default_optimizer(),
+            d_optimizer=default_optimizer(),
+        )
+        self.compile_defaults.update(compile_defaults or {})
+        self.seed = seed
+        self.generator = generator
+        self.discriminator = discriminator
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.real_accuracy_tracker = keras.metrics.Mean(name="d_real_accuracy")
+        self.fake_accuracy_tracker = keras.metrics.Mean(name="d_fake_accuracy")
+        self.g_optimizer = None
+        self.d_optimizer = None
+        self.loss_fn = None
+        self.built = True
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(self, g_optimizer=None, d_optimizer=None, loss=None, **kwargs):
+        """Configures training; arguments left out take the variant's defaults.
+
+        Args:
+            g_optimizer: the generator's optimizer (instance, name or config).
+            d_optimizer: the discriminator's optimizer.
+            loss: a `zoo.losses` name (`"non_saturating"`, `"minimax"`,
+                `"hinge"`, `"wasserstein"`, `"least_squares"`) or instance.
+            **kwargs: passed to `keras.Model.compile`, e.g. `jit_compile`,
+                `steps_per_execution`, `run_eagerly`.
+
+        Example:
+
+        >>> gan.compile(g_optimizer=keras.optimizers.Adam(1e-4), loss="minimax")
+        """
+        for name in ("optimizer", "metrics"):
+            if kwargs.get(name) is not None:
+                raise ZooError(
+                    f"GAN.compile takes g_optimizer/d_optimizer, not {name}. "
+                    f"Received: {name}={kwargs[name]!r}."
+                )
+            kwargs.pop(name, None)
+        super().compile(optimizer=None, loss=None, **kwargs)
+        defaults = self.compile_defaults
+        self.g_optimizer = _get_optimizer(
+            defaults["g_optimizer"] if g_optimizer is None else g_optimizer
+        )
+        self.d_optimizer = _get_optimizer(
+            defaults["d_optimizer"] if d_optimizer is None else d_optimizer
+        )
+        if self.g_optimizer is self.d_optimizer:
+            raise ZooError(
+                "g_optimizer and d_optimizer must be two different optimizer "
+                "instances (each keeps its own state)."
+            )
+        self.loss_fn = losses_module.get(defaults["loss"] if loss is None else loss)
+
+    def get_compile_config(self):
+        if self.g_optimizer is None:
+            return None
+        return {
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "loss": keras.saving.serialize_keras_object(self.loss_fn),
+            "steps_per_execution": self.steps_per_execution,
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        config["g_optimizer"] = keras.optimizers.deserialize(config["g_optimizer"])
+        config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
+        config["loss"] = losses_module.get(config["loss"])
+        self.compile(**config)
+        # Create the optimizer variables now so the saved ones can be loaded.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    # ------------------------------------------------------------------ metrics
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.real_accuracy_tracker,
+            self.fake_accuracy_tracker,
+        ]
+
+    # ---------------------------------------------------------------- inference
+
+    @property
+    def conditional(self):
+        """Whether the model takes class labels."""
+        return self.num_classes is not None
+
+    @property
+    def image_shape(self):
+        """The generated images' shape `(H, W, C)`."""
+        return tuple(self.generator.output_shape[1:])
+
+    def call(self, inputs, training=False):
+        """Generates images from `z` or, for conditional models, `(z, labels)`.
+
+        `inputs` may be a tensor `z`, a pair `(z, labels)` / `[z, labels]` or a
+        dict `{"z": z, "label": labels}`.
+        """
+        z, labels = self._split_inputs(inputs)
+        return self._generate(z, labels, training=training)
+
+    def generate(self, n, labels=None, seed=None, batch_size=256):
+        """Generates `n` images as a float32 NumPy array `[n, H, W, C]` in [-1, 1].
+
+        Args:
+            n: number of images.
+            labels: for conditional models, one int per image or a single int
+                for all; must be left out for unconditional models.
+            seed: integer seed of the latent draw (see `zoo.latent`); the same
+                seed gives the same images, also after a `.keras` round trip
+                and in the exported ONNX generator.
+            batch_size: images per forward pass. Defaults to `256`.
+
+        Example:
+
+        >>> images = gan.generate(16, labels=[0] * 8 + [1] * 8, seed=0)
+        """
+        z = sample_latent(n, self.latent_dim, seed)
+        labels = check_labels(labels, len(z), self.num_classes)
+        outputs = []
+        for start in range(0, len(z), batch_size):
+            stop = start + batch_size
+            batch_labels = None if labels is None else labels[start:stop].astype("int32")
+            outputs.append(
+                keras.ops.convert_to_numpy(
+                    self._generate(z[start:stop], batch_labels, training=False)
+                )
+            )
+        return np.concatenate(outputs).astype("float32")
+
+    # ----------------------------------------------------------------- training
+
+    def fit(self, x=None, *args, **kwargs):
+        """`keras.Model.fit`; a `tf.data.Dataset` is taken as already shuffled.
+
+        Keras warns when `shuffle=True` (its default) meets a dataset; zoo data
+        sets are shuffled by `zoo.data.load`, so the default is switched off
+        for datasets only.
+        """
+        if isinstance(x, tf.data.Dataset) and len(args) < 7:
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, *args, **kwargs)
+
+    def discriminator_penalty(self, real_images, fake_images, labels):
+        """Extra term added to the discriminator loss; `0` unless a variant adds one.
+
+        Override in a subclass (e.g. a gradient penalty) to regularise D.
+
+        Args:
+            real_images: the real batch.
+            fake_images: the generated batch of the same size.
+            labels: the batch's labels, or `None`.
+
+        Returns:
+            A scalar tensor.
+        """
+        return 0.0
+
+    def train_step(self, data):
+        """One adversarial update: `d_steps` discriminator steps, then one generator step.
+
+        As in the PyTorch DCGAN reference, the generator's forward pass of the
+        first discriminator step is reused by the generator step (gradients
+        flow through it once D has been updated), which saves one generator
+        forward pass per step. Further discriminator steps draw fresh samples.
+        """
+        real_images, labels = self._split_batch(data)
+        batch_size = tf.shape(real_images)[0]
+        with tf.GradientTape() as g_tape:
+            fake_images = self._generate(self._sample_z(batch_size), labels, training=True)
+            with g_tape.stop_recording():
+                d_loss, real_logits, fake_logits = self._discriminator_step(
+                    real_images, tf.stop_gradient(fake_images), labels
+                )
+                for _ in range(self.d_steps - 1):
+                    extra_fakes = self._generate(
+                        self._sample_z(batch_size), labels, training=True
+                    )
+                    d_loss, real_logits, fake_logits = self._discriminator_step(
+                        real_images, extra_fakes, labels
+                    )
+            g_logits = self._discriminate(fake_images, labels, training=True)
+            g_loss = self.loss_fn.generator_loss(g_logits)
+        g_variables = self.generator.trainable_variables
+        g_gradients = g_tape.gradient(g_loss, g_variables)
+        self.g_optimizer.apply_gradients(zip(g_gradients, g_variables))
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.real_accuracy_tracker.update_state(
+            tf.reduce_mean(tf.cast(real_logits > 0, "float32"))
+        )
+        self.fake_accuracy_tracker.update_state(
+            tf.reduce_mean(tf.cast(fake_logits < 0, "float32"))
+        )
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def _discriminator_step(self, real_images, fake_images, labels):
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_logits = self._discriminate(real_images, labels, training=True)
+            fake_logits = self._discriminate(fake_images, labels, training=True)
+            d_loss = self.loss_fn.discriminator_loss(real_logits, fake_logits)
+            d_loss = d_loss + self.discriminator_penalty(
+                real_images, fake_images, labels
+            )
+        gradients = tape.gradient(d_loss, variables)
+        self.d_optimizer.apply_gradients(zip(gradients, variables))
+        return d_loss, real_logits, fake_logits
+
+    def _sample_z(self, batch_size):
+        return keras.random.normal(
+            (batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+    def _generate(self, z, labels, training):
+        if self.conditional:
+            return self.generator([z, labels], training=training)
+        return self.generator(z, training=training)
+
+    def _discriminate(self, images, labels, training):
+        logits = (
+            self.discriminator([images, labels], training=training)
+            if self.conditional
+            else self.discriminator(images, training=training)
+        )
+        return tf.cast(logits, "float32")
+
+    def _split_batch(self, data):
+        """Splits a `fit` batch into `(images, labels)`; labels may be `None`."""
+        if isinstance(data, (tuple, list)):
+            images = data[0]
+            labels = data[1] if len(data) > 1 else None
+        else:
+            images, labels = data, None
+        if self.conditional and labels is None:
+            raise ZooError(
+                "This conditional GAN needs (images, labels) batches. Load the "
+                "data with labels, e.g. zoo.data.load(name, with_labels=True)."
+            )
+        if not self.conditional:
+            labels = None
+        return images, labels
+
+    def _split_inputs(self, inputs):
+        if isinstance(inputs, dict):
+            return inputs["z"], inputs.get("label")
+        if isinstance(inputs, (tuple, list)):
+            return inputs[0], (inputs[1] if len(inputs) > 1 else None)
+        if self.conditional:
+            raise ZooError(
+                "This conditional GAN needs labels: call it with (z, labels)."
+            )
+        return inputs, None
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(
+                    self.discriminator
+                ),
+                "latent_dim": self.latent_dim,
+                "num_classes": self.num_classes,
+                "d_steps": self.d_steps,
+                "variant": self.variant,
+                "compile_defaults": self.compile_defaults,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _get_optimizer(identifier):
+    if isinstance(identifier, keras.optimizers.Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return keras.optimizers.deserialize(identifier)
+    return keras.optimizers.get(identifier)

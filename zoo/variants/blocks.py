@@ -1,0 +1,120 @@
+"""Building blocks shared by the convolutional variants.
+
+The layer plan is derived from `image_shape`: a square image of side `b·2^k`
+(3 ≤ b ≤ 8, k ≥ 1) is generated from a `b×b` feature map doubled `k` times, and
+discriminated by `k` stride-2 convolutions. 28 = 7·2², 32 = 4·2³, 64 = 4·2⁴.
+"""
+
+import numbers
+
+import keras
+from keras import layers
+
+from zoo.errors import ZooError
+
+MIN_BASE, MAX_BASE = 3, 8
+
+
+def check_image_shape(image_shape, variant):
+    """Returns `image_shape` as a tuple `(H, W, C)` of positive ints."""
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        shape = None
+    if (
+        shape is None
+        or len(shape) != 3
+        or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape)
+    ):
+        raise ZooError(
+            f"image_shape must be three positive ints (height, width, channels). "
+            f"Received: image_shape={image_shape!r} for variant '{variant}'."
+        )
+    return tuple(int(d) for d in shape)
+
+
+def upsampling_plan(image_shape, variant):
+    """Returns `(base, doublings)` such that `base * 2**doublings == side`.
+
+    Example:
+
+    >>> upsampling_plan((28, 28, 1), "dcgan")
+    (7, 2)
+    """
+    height, width, _ = check_image_shape(image_shape, variant)
+    base, doublings = height, 0
+    while base % 2 == 0 and base > MAX_BASE:
+        base //= 2
+        doublings += 1
+    if height != width or doublings == 0 or not MIN_BASE <= base <= MAX_BASE:
+        raise ZooError(
+            f"Variant '{variant}' cannot build image_shape={tuple(image_shape)}: it "
+            f"needs square images whose side is b*2^k with {MIN_BASE} <= b <= "
+            f"{MAX_BASE} and k >= 1 (e.g. 28, 32, 64). Resize the data or use mlp_gan."
+        )
+    return base, doublings
+
+
+def conv_generator_body(x, image_shape, width, upsampling, name_prefix=""):
+    """Dense projection + `k` doublings + a tanh output convolution.
+
+    Each doubling is nearest-neighbour upsampling followed by a 3x3 convolution
+    (Odena et al. 2016: no checkerboard artefacts, and fast in onnxruntime), or a
+    4x4 stride-2 transposed convolution with `upsampling="transpose"` (Radford et
+    al. 2016). BatchNorm + ReLU after every hidden layer, as in DCGAN.
+    """
+    if upsampling not in ("nearest", "transpose"):
+        raise ZooError(
+            f"upsampling must be 'nearest' or 'transpose'. Received: upsampling={upsampling!r}."
+        )
+    base, doublings = upsampling_plan(image_shape, "generator")
+    channels = width * 2**doublings
+    x = layers.Dense(base * base * channels, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Reshape((base, base, channels))(x)
+    for _ in range(doublings):
+        channels //= 2
+        if upsampling == "nearest":
+            x = layers.UpSampling2D(2, interpolation="nearest")(x)
+            x = layers.Conv2D(channels, 3, padding="same", use_bias=False)(x)
+        else:
+            x = layers.Conv2DTranspose(
+                channels, 4, strides=2, padding="same", use_bias=False
+            )(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.Conv2D(image_shape[-1], 3, padding="same")(x)
+    # float32 output even under a mixed-precision policy.
+    return layers.Activation("tanh", dtype="float32", name="image")(x)
+
+
+def conv_discriminator_body(x, image_shape, width, spectral_norm=False, dropout=0.0):
+    """`k` stride-2 4x4 convolutions with LeakyReLU(0.2), then one logit.
+
+    No pooling and no BatchNorm (Radford et al. 2016 drop pooling; BatchNorm in D
+    is left out so penalties on D's gradients stay per-sample).
+    """
+    _, doublings = upsampling_plan(image_shape, "discriminator")
+    wrap = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
+    channels = width
+    for _ in range(doublings):
+        x = wrap(layers.Conv2D(channels, 4, strides=2, padding="same"))(x)
+        x = layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+        channels *= 2
+    x = layers.Flatten()(x)
+    return wrap(layers.Dense(1, dtype="float32"))(x)
+
+
+def latent_input(latent_dim):
+    return keras.Input((latent_dim,), name="z")
+
+
+def image_input(image_shape):
+    return keras.Input(tuple(image_shape), name="image")
+
+
+def label_input():
+    return keras.Input((), dtype="int32", name="label")
