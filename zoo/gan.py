@@ -158,6 +158,10 @@ class GAN(keras.Model):
                 "instances (each keeps its own state)."
             )
         self.loss_fn = losses_module.get(defaults["loss"] if loss is None else loss)
+        # Build the optimizers now, so that saved optimizer state (a `.keras`
+        # file, `BackupAndRestore`) has variables to load into.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def get_compile_config(self):
         if self.g_optimizer is None:
@@ -176,9 +180,6 @@ class GAN(keras.Model):
         config["d_optimizer"] = keras.optimizers.deserialize(config["d_optimizer"])
         config["loss"] = losses_module.get(config["loss"])
         self.compile(**config)
-        # Create the optimizer variables now so the saved ones can be loaded.
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
 
     # ------------------------------------------------------------------ metrics
 

@@ -1,0 +1,115 @@
+"""The `zoo` command line, run in-process through `zoo.cli.main`."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from zoo.cli import main
+
+
+@pytest.fixture(scope="module")
+def trained_models(tmp_path_factory):
+    """A short `zoo train` run of dcgan and cgan on real Fashion-MNIST."""
+    root = tmp_path_factory.mktemp("runs")
+    paths = {}
+    for variant in ("dcgan", "cgan"):
+        out = root / variant
+        status = main([
+            "train", variant, "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "32",
+            "--take", "256", "--seed", "0", "--out", str(out), "--verbose", "0",
+        ])
+        assert status == 0
+        paths[variant] = out / "model.keras"
+    return paths
+
+
+def one_line_error(capsys, argv):
+    status = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("zoo: error:")]
+    assert status == 2, err
+    assert len(errors) == 1, err
+    assert "Traceback" not in "\n".join(err)
+    return errors[0]
+
+
+def test_list_shows_every_variant(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("mlp_gan", "dcgan", "cgan"):
+        assert name in out
+    assert "conditional" in out
+
+
+def test_sample_writes_a_grid_png(trained_models, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert main(["sample", str(trained_models["dcgan"]), "--n", "16", "--seed", "0", "--out", str(out)]) == 0
+    image = np.asarray(Image.open(out))
+    assert image.shape == (4 * 30 + 2, 4 * 30 + 2)  # 4x4 tiles of 28 px + 2 px padding
+    again = tmp_path / "again.png"
+    main(["sample", str(trained_models["dcgan"]), "--n", "16", "--seed", "0", "--out", str(again)])
+    assert out.read_bytes() == again.read_bytes()
+
+
+def test_sample_with_labels_for_conditional_model(trained_models, tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert main(["sample", str(trained_models["cgan"]), "--n", "4", "--labels", "1", "--out", str(a)]) == 0
+    assert main(["sample", str(trained_models["cgan"]), "--n", "4", "--labels", "2,2,2,2", "--out", str(b)]) == 0
+    assert a.read_bytes() != b.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["train", "dcgn"], "Unknown variant 'dcgn'"),
+        (["train", "dcgan", "--dataset", "fashon_mnist"], "Unknown data set 'fashon_mnist'"),
+        (["train", "dcgan", "--dataset", "mnist"], "Data set 'mnist' was not found"),
+        (["train", "dcgan", "--latent-dim", "0"], "latent_dim must be a positive integer"),
+        (["train", "dcgan", "--epochs", "0"], "epochs must be a positive integer"),
+        (["sample", "no/such/model.keras"], "No such model file: no/such/model.keras"),
+        (["sample", "notes.txt"], "is not a .keras file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path, argv, expected):
+    from zoo import data
+
+    monkeypatch.setitem(data.SYSTEM_DATA_DIRS, "mnist", (str(tmp_path),))
+    (tmp_path / "notes.txt").write_text("not a model")
+    monkeypatch.chdir(tmp_path)
+    assert expected in one_line_error(capsys, argv)
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--labels", "10"], "Label out of range. Received: label=10"),
+        (["--labels", "1.5"], "--labels takes integers"),
+        (["--labels", "1,2"], "one label per image"),
+        (["--n", "0"], "positive integer"),
+    ],
+)
+def test_bad_sample_requests(trained_models, capsys, tmp_path, extra, expected):
+    argv = ["sample", str(trained_models["cgan"]), "--n", "4", "--out", str(tmp_path / "x.png"), *extra]
+    if "--n" in extra:
+        argv = ["sample", str(trained_models["cgan"]), "--out", str(tmp_path / "x.png"), *extra]
+    assert expected in one_line_error(capsys, argv)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_sample_rejects_a_keras_file_that_is_not_a_gan(tmp_path, capsys):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.save(tmp_path / "plain.keras")
+    assert "not a zoo GAN" in one_line_error(capsys, ["sample", str(tmp_path / "plain.keras")])
+
+
+def test_console_script_runs():
+    result = subprocess.run([sys.executable, "-m", "zoo", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("train", "sample", "list"):
+        assert command in result.stdout
+

@@ -1,0 +1,146 @@
+"""`zoo.training.train`: a complete, resumable training run (what `zoo train` does).
+
+A run folder holds:
+
+    OUT/model.keras        the GAN after the last good epoch (written atomically)
+    OUT/run.json           the run's settings, for reproduction
+    OUT/samples/epoch_NNN.png   samples from fixed seeds, one grid per epoch
+    OUT/logs/              TensorBoard scalars and sample images
+    OUT/backup/            `BackupAndRestore` state while a run is unfinished
+
+Re-running the same command after a crash or a kill resumes from the last
+finished epoch.
+"""
+
+import inspect
+import json
+import os
+
+from zoo.errors import ZooError
+from zoo.files import write_bytes_atomically
+
+
+def train(
+    variant,
+    dataset="fashion_mnist",
+    out=None,
+    epochs=20,
+    batch_size=128,
+    steps_per_epoch=None,
+    seed=None,
+    data_dir=None,
+    take=None,
+    variant_config=None,
+    compile_config=None,
+    sample_count=64,
+    callbacks=(),
+    verbose="auto",
+):
+    """Trains `variant` on `dataset` and returns `(gan, history)`.
+
+    Args:
+        variant: registered variant name, e.g. `"dcgan"`.
+        dataset: a `zoo.data` name or a folder of images.
+        out: run folder. Defaults to `runs/<variant>`.
+        epochs: number of epochs.
+        batch_size: images per step.
+        steps_per_epoch: stop each epoch after this many steps (the data is
+            repeated), for short runs. Defaults to a full pass.
+        seed: seed of weights, noise and shuffling, for reproducible runs.
+        data_dir: folder with local data files (see `zoo.data.load`).
+        take: use only the first `take` training images.
+        variant_config: extra builder options, e.g. `{"latent_dim": 128}`.
+        compile_config: extra `GAN.compile` options, e.g. `{"jit_compile": True}`.
+        sample_count: images in each epoch's sample grid.
+        callbacks: extra Keras callbacks.
+        verbose: `fit` verbosity.
+
+    Example:
+
+    >>> gan, history = zoo.training.train("dcgan", epochs=1, steps_per_epoch=50)
+    """
+    import keras
+
+    import zoo
+    from zoo import callbacks as zoo_callbacks
+    from zoo import data
+
+    builder = zoo.get_variant(variant)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ZooError(f"epochs must be a positive integer. Received: epochs={epochs!r}.")
+    if steps_per_epoch is not None and (not isinstance(steps_per_epoch, int) or steps_per_epoch < 1):
+        raise ZooError(
+            f"steps_per_epoch must be a positive integer. Received: steps_per_epoch={steps_per_epoch!r}."
+        )
+    out = os.fspath(out or os.path.join("runs", variant))
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    info = data.info(dataset, data_dir=data_dir)
+    config = {"image_shape": info.image_shape}
+    accepted = inspect.signature(builder).parameters
+    conditional = "num_classes" in accepted
+    if conditional:
+        if info.num_classes is None:
+            raise ZooError(
+                f"Variant '{variant}' is conditional but data set '{dataset}' has no "
+                "labels. Use a labelled data set (or a folder with one subfolder per class)."
+            )
+        config["num_classes"] = info.num_classes
+    if "seed" in accepted:
+        config["seed"] = seed
+    config.update(variant_config or {})
+    gan = zoo.create(variant, **config)
+    gan.compile(**(compile_config or {}))
+
+    dataset_batches = data.load(
+        dataset,
+        split="train",
+        batch_size=batch_size,
+        data_dir=data_dir,
+        with_labels=conditional,
+        seed=seed,
+        take=take,
+    )
+    if steps_per_epoch is not None:
+        dataset_batches = dataset_batches.repeat()
+
+    os.makedirs(out, exist_ok=True)
+    settings = {
+        "variant": variant,
+        "dataset": dataset,
+        "data_source": info.source,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "steps_per_epoch": steps_per_epoch,
+        "seed": seed,
+        "take": take,
+        "variant_config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
+        "compile_config": compile_config or {},
+        "class_names": list(info.class_names) if info.class_names else None,
+    }
+    write_bytes_atomically(
+        os.path.join(out, "run.json"),
+        json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
+    )
+    run_callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
+        zoo_callbacks.TerminateOnNaN(),
+        zoo_callbacks.AtomicCheckpoint(os.path.join(out, "model.keras")),
+        zoo_callbacks.SampleGrid(
+            os.path.join(out, "samples"),
+            n=sample_count,
+            seed=0,
+            log_dir=os.path.join(out, "logs"),
+        ),
+        keras.callbacks.TensorBoard(os.path.join(out, "logs")),
+        *callbacks,
+    ]
+    history = gan.fit(
+        dataset_batches,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=run_callbacks,
+        verbose=verbose,
+    )
+    return gan, history
