@@ -176,3 +176,31 @@ def test_conditional_fit_without_labels_is_explained():
     images = tf.data.Dataset.from_tensors(tf.zeros((4, 28, 28, 1)))
     with pytest.raises(ZooError, match="needs \\(images, labels\\) batches"):
         gan.fit(images, epochs=1, verbose=0)
+
+
+def test_ema_generator_follows_its_formula(fashion_batches):
+    gan = zoo.create("dcgan", seed=0, ema_decay=0.9)
+    gan.compile()
+    batch = next(iter(fashion_batches))
+    gan.train_on_batch(*batch)  # first step: t = 0 before the update -> warm-up
+    ema_before = [w.numpy().copy() for w in gan.ema_generator.weights]
+    gan.train_on_batch(*batch)
+    step = int(gan.g_optimizer.iterations)  # incremented before the EMA update
+    decay = min(0.9, (1 + step) / (10 + step))
+    for before, average, weight in zip(ema_before, gan.ema_generator.weights, gan.generator.weights):
+        expected = decay * before + (1 - decay) * weight.numpy() if weight.trainable else weight.numpy()
+        np.testing.assert_allclose(average.numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert gan.inference_generator is gan.ema_generator
+
+
+def test_ema_model_round_trips_and_samples_from_the_average(fashion_batches, tmp_path):
+    gan = zoo.create("mlp_gan", seed=0, ema_decay=0.99)
+    gan.compile()
+    gan.fit(fashion_batches, epochs=1, steps_per_epoch=3, verbose=0)
+    z = np.random.default_rng(0).standard_normal((4, 64)).astype("float32")
+    np.testing.assert_allclose(gan.generate(4, seed=1), gan.ema_generator(zoo.latent.sample_latent(4, 64, 1)).numpy(), atol=1e-6)
+    assert np.abs(gan.ema_generator(z).numpy() - gan.generator(z).numpy()).max() > 1e-4
+    gan.save(tmp_path / "ema.keras")
+    loaded = keras.saving.load_model(tmp_path / "ema.keras")
+    assert loaded.ema_decay == 0.99
+    np.testing.assert_array_equal(loaded.generate(4, seed=1), gan.generate(4, seed=1))

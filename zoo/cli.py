@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("list", "train", "sample", "export", "verify")
+COMMANDS = ("list", "train", "sample", "export", "verify", "evaluate", "train-classifier", "serve")
 
 EXIT_USAGE = 2
 

@@ -73,6 +73,11 @@ class GAN(keras.Model):
             (serialized optimizers). Defaults to non-saturating loss and
             Adam(2e-4, beta_1=0.5) for both.
         seed: seed of the training noise. Defaults to `None`.
+        ema_decay: if set (e.g. `0.999`), keep an exponential moving average
+            of the generator's weights (Yazici et al. 2019) in
+            `ema_generator`; sampling, `call` and export then use it. The
+            decay is warmed up as `min(ema_decay, (1 + t) / (10 + t))`.
+            Defaults to `None`.
 
     Example:
 
@@ -92,6 +97,7 @@ class GAN(keras.Model):
         variant=None,
         compile_defaults=None,
         seed=None,
+        ema_decay=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -108,7 +114,15 @@ class GAN(keras.Model):
         )
         self.compile_defaults.update(compile_defaults or {})
         self.seed = seed
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ZooError(f"ema_decay must be in (0, 1). Received: ema_decay={ema_decay!r}.")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.generator = generator
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.name = "ema_generator"
+            self.ema_generator.set_weights(generator.get_weights())
         self.discriminator = discriminator
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -200,6 +214,11 @@ class GAN(keras.Model):
         return self.num_classes is not None
 
     @property
+    def inference_generator(self):
+        """The generator used for sampling and export: the EMA one if kept."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    @property
     def image_shape(self):
         """The generated images' shape `(H, W, C)`."""
         return tuple(self.generator.output_shape[1:])
@@ -211,7 +230,7 @@ class GAN(keras.Model):
         dict `{"z": z, "label": labels}`.
         """
         z, labels = self._split_inputs(inputs)
-        return self._generate(z, labels, training=training)
+        return self._generate(z, labels, training=False, generator=self.inference_generator)
 
     def generate(self, n, labels=None, seed=None, batch_size=256):
         """Generates `n` images as a float32 NumPy array `[n, H, W, C]` in [-1, 1].
@@ -237,7 +256,9 @@ class GAN(keras.Model):
             batch_labels = None if labels is None else labels[start:stop].astype("int32")
             outputs.append(
                 keras.ops.convert_to_numpy(
-                    self._generate(z[start:stop], batch_labels, training=False)
+                    self._generate(
+                        z[start:stop], batch_labels, training=False, generator=self.inference_generator
+                    )
                 )
             )
         return np.concatenate(outputs).astype("float32")
@@ -298,6 +319,8 @@ class GAN(keras.Model):
         g_variables = self.generator.trainable_variables
         g_gradients = g_tape.gradient(g_loss, g_variables)
         self.g_optimizer.apply_gradients(zip(g_gradients, g_variables))
+        if self.ema_generator is not None:
+            self._update_ema()
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -327,10 +350,20 @@ class GAN(keras.Model):
             (batch_size, self.latent_dim), seed=self.seed_generator
         )
 
-    def _generate(self, z, labels, training):
+    def _update_ema(self):
+        step = tf.cast(self.g_optimizer.iterations, "float32")
+        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            if weight.trainable:
+                average.assign(decay * average + (1.0 - decay) * weight)
+            else:  # BatchNorm moving statistics are copied as they are.
+                average.assign(weight)
+
+    def _generate(self, z, labels, training, generator=None):
+        generator = generator or self.generator
         if self.conditional:
-            return self.generator([z, labels], training=training)
-        return self.generator(z, training=training)
+            return generator([z, labels], training=training)
+        return generator(z, training=training)
 
     def _discriminate(self, images, labels, training):
         logits = (
@@ -383,6 +416,7 @@ class GAN(keras.Model):
                 "variant": self.variant,
                 "compile_defaults": self.compile_defaults,
                 "seed": self.seed,
+                "ema_decay": self.ema_decay,
             }
         )
         return config

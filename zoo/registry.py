@@ -4,6 +4,9 @@ from zoo.errors import ZooError, unknown_name_error
 
 _VARIANTS = {}
 
+# Options of `zoo.GAN` itself that every variant passes through (`**gan_options`).
+GAN_OPTIONS = ("seed", "ema_decay", "d_steps")
+
 
 def register_variant(name):
     """Registers a GAN variant's builder under `name`.
@@ -63,7 +66,8 @@ def create(name, **config):
     Args:
         name: a registered variant name (see `list_variants()`).
         **config: the variant's options, e.g. `image_shape`, `latent_dim`,
-            `num_classes`. Unknown options are an error.
+            `num_classes`, and the base class's `seed`, `ema_decay`,
+            `d_steps`. Unknown options are an error.
 
     Returns:
         An uncompiled `zoo.GAN`.
@@ -76,7 +80,11 @@ def create(name, **config):
     import inspect
 
     builder = get_variant(name)
-    accepted = inspect.signature(builder).parameters
+    accepted = [
+        parameter.name
+        for parameter in inspect.signature(builder).parameters.values()
+        if parameter.kind != inspect.Parameter.VAR_KEYWORD
+    ] + list(GAN_OPTIONS)
     unknown = sorted(set(config) - set(accepted))
     if unknown:
         raise ZooError(

@@ -87,8 +87,7 @@ def train(
                 "labels. Use a labelled data set (or a folder with one subfolder per class)."
             )
         config["num_classes"] = info.num_classes
-    if "seed" in accepted:
-        config["seed"] = seed
+    config["seed"] = seed
     config.update(variant_config or {})
     gan = zoo.create(variant, **config)
     gan.compile(**(compile_config or {}))

@@ -16,7 +16,7 @@ from zoo.registry import register_variant
 from zoo.variants import blocks
 
 
-def build_generator(latent_dim, image_shape, num_classes, width=32, embedding_dim=32):
+def build_generator(latent_dim, image_shape, num_classes, width=24, embedding_dim=32):
     z = blocks.latent_input(latent_dim)
     label = blocks.label_input()
     embedded = layers.Embedding(num_classes, embedding_dim)(label)
@@ -25,7 +25,7 @@ def build_generator(latent_dim, image_shape, num_classes, width=32, embedding_di
     return keras.Model([z, label], image, name="generator")
 
 
-def build_discriminator(image_shape, num_classes, width=64, embedding_dim=32):
+def build_discriminator(image_shape, num_classes, width=32, embedding_dim=32, spectral_norm=False):
     height, width_px, _ = image_shape
     image = blocks.image_input(image_shape)
     label = blocks.label_input()
@@ -34,7 +34,7 @@ def build_discriminator(image_shape, num_classes, width=64, embedding_dim=32):
         layers.Dense(height * width_px)(embedded)
     )
     x = layers.Concatenate()([image, label_map])
-    logit = blocks.conv_discriminator_body(x, image_shape, width)
+    logit = blocks.conv_discriminator_body(x, image_shape, width, spectral_norm)
     return keras.Model([image, label], logit, name="discriminator")
 
 
@@ -43,9 +43,10 @@ def cgan(
     image_shape=(28, 28, 1),
     latent_dim=64,
     num_classes=10,
-    g_width=32,
-    d_width=64,
-    seed=None,
+    g_width=24,
+    d_width=32,
+    spectral_norm=False,
+    **gan_options,
 ):
     """Builds a conditional GAN; generate with `gan.generate(n, labels=...)`.
 
@@ -65,7 +66,7 @@ def cgan(
     image_shape = tuple(image_shape)
     return GAN(
         build_generator(latent_dim, image_shape, num_classes, g_width),
-        build_discriminator(image_shape, num_classes, d_width),
+        build_discriminator(image_shape, num_classes, d_width, spectral_norm=spectral_norm),
         latent_dim=latent_dim,
         num_classes=num_classes,
         variant="cgan",
@@ -74,6 +75,6 @@ def cgan(
             "g_optimizer": default_optimizer(2e-4, beta_1=0.5),
             "d_optimizer": default_optimizer(2e-4, beta_1=0.5),
         },
-        seed=seed,
+        **gan_options,
     )
 

@@ -37,7 +37,7 @@ def build_discriminator(image_shape, hidden_units=(512, 256), dropout=0.3):
 
 
 @register_variant("mlp_gan")
-def mlp_gan(image_shape=(28, 28, 1), latent_dim=64, seed=None):
+def mlp_gan(image_shape=(28, 28, 1), latent_dim=64, **gan_options):
     """Builds the fully connected GAN.
 
     Example:
@@ -56,5 +56,5 @@ def mlp_gan(image_shape=(28, 28, 1), latent_dim=64, seed=None):
             "g_optimizer": default_optimizer(2e-4, beta_1=0.5),
             "d_optimizer": default_optimizer(2e-4, beta_1=0.5),
         },
-        seed=seed,
+        **gan_options,
     )
