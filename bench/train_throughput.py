@@ -37,7 +37,10 @@ class _EpochTimer(keras.callbacks.Callback):
 
 
 class ZooContender:
-    """Times `GAN.fit` epochs of `steps` steps (tracing excluded by a warm-up)."""
+    """Times `GAN.fit` epochs of `steps` steps (tracing excluded by a warm-up).
+
+    `run` returns seconds per step.
+    """
 
     def __init__(self, name, variant, batches, variant_config=None, compile_config=None):
         self.name = name
@@ -48,8 +51,10 @@ class ZooContender:
         self.params = self.gan.generator.count_params() + self.gan.discriminator.count_params()
 
     def run(self, steps):
+        per_call = self.gan.steps_per_execution
+        steps = max(per_call, steps // per_call * per_call)
         self.gan.fit(self.batches, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[self.timer])
-        return self.timer.seconds
+        return self.timer.seconds / steps
 
 
 class TutorialContender:
@@ -62,11 +67,12 @@ class TutorialContender:
         self.params = self.model.generator.count_params() + self.model.discriminator.count_params()
 
     def run(self, steps):
+        """Returns seconds per step."""
         start = time.perf_counter()
         for _ in range(steps):
             losses = self.model.train_step(next(self.iterator))
         float(losses[0])  # wait for the last step
-        return time.perf_counter() - start
+        return (time.perf_counter() - start) / steps
 
 
 def main(argv=None):
@@ -82,7 +88,9 @@ def main(argv=None):
         TutorialContender(batches),
         ZooContender("zoo dcgan", "dcgan", batches),
         ZooContender("zoo dcgan, XLA (jit_compile=True)", "dcgan", batches, compile_config={"jit_compile": True}),
+        ZooContender("zoo dcgan, steps_per_execution=8", "dcgan", batches, compile_config={"steps_per_execution": 8}),
         ZooContender("zoo dcgan, upsampling='transpose'", "dcgan", batches, {"upsampling": "transpose"}),
+        ZooContender("zoo dcgan, tutorial-sized D (d_width=64)", "dcgan", batches, {"d_width": 64}),
         ZooContender("zoo cgan", "cgan", batches),
         ZooContender("zoo mlp_gan", "mlp_gan", batches),
     ]
@@ -91,8 +99,8 @@ def main(argv=None):
     rates = {contender.name: [] for contender in contenders}
     for _ in range(args.rounds):
         for contender in contenders:
-            seconds = contender.run(args.steps)
-            rates[contender.name].append(args.steps * args.batch_size / seconds)
+            seconds_per_step = contender.run(args.steps)
+            rates[contender.name].append(args.batch_size / seconds_per_step)
     baseline = statistics.median(rates[contenders[0].name])
     rows = [
         {

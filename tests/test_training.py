@@ -94,3 +94,39 @@ def test_conditional_variant_gets_labels_and_classes(tmp_path):
     assert gan.num_classes == 10
     settings = json.loads((tmp_path / "run.json").read_text())
     assert settings["class_names"][0] == "T-shirt/top"
+
+
+def test_recipe_file_drives_a_run(tmp_path):
+    from zoo.cli import main
+
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        'name = "tiny"\nvariant = "mlp_gan"\ndataset = "fashion_mnist"\nepochs = 1\n'
+        "batch_size = 32\nsteps_per_epoch = 2\nseed = 3\ntake = 256\n"
+        "[variant_config]\nlatent_dim = 16\n"
+        '[compile]\nloss = "minimax"\n'
+        'g_optimizer = { class_name = "Adam", learning_rate = 1e-3, beta_1 = 0.5 }\n'
+    )
+    assert main(["train", "--recipe", str(recipe), "--out", str(tmp_path / "run"), "--verbose", "0"]) == 0
+    settings = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert settings["variant_config"]["latent_dim"] == 16 and settings["seed"] == 3
+    assert settings["compile_config"]["loss"] == "minimax"
+    assert settings["result"]["generator_steps"] == 2
+    gan = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert gan.latent_dim == 16 and type(gan.loss_fn).__name__ == "MinimaxLoss"
+    assert gan.g_optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+
+
+def test_bad_recipe_is_a_one_line_error(tmp_path, capsys):
+    from zoo.cli import main
+
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('variant = "dcgan"\nepoch = 3\n')
+    assert main(["train", "--recipe", str(recipe)]) == 2
+    assert "unknown key 'epoch'" in capsys.readouterr().err
+
+
+def test_time_budget_stops_mid_epoch_and_still_saves(tmp_path):
+    gan, history = train("mlp_gan", out=tmp_path, epochs=50, seed=0, max_minutes=0.0, **SHORT)
+    assert len(history.history["g_loss"]) == 1 and int(gan.g_optimizer.iterations) == 1
+    assert (tmp_path / "model.keras").is_file()

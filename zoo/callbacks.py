@@ -119,3 +119,34 @@ class SampleGrid(keras.callbacks.Callback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `minutes` of wall-clock time have passed.
+
+    The check runs after every batch; the epoch in progress ends early, so the
+    usual end-of-epoch work (checkpoint, sample grid) still happens. The budget
+    counts from the first `fit` of this callback, across resumed runs only if
+    you pass the remaining time.
+
+    Args:
+        minutes: the training budget.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = float(minutes) * 60.0
+        self.start = None
+        self.stopped_early = False
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        import time
+
+        if time.perf_counter() - self.start >= self.seconds:
+            self.stopped_early = True
+            self.model.stop_training = True

@@ -15,6 +15,7 @@ finished epoch.
 import inspect
 import json
 import os
+import time
 
 from zoo.errors import ZooError
 from zoo.files import write_bytes_atomically
@@ -33,6 +34,7 @@ def train(
     variant_config=None,
     compile_config=None,
     sample_count=64,
+    max_minutes=None,
     callbacks=(),
     verbose="auto",
 ):
@@ -52,6 +54,7 @@ def train(
         variant_config: extra builder options, e.g. `{"latent_dim": 128}`.
         compile_config: extra `GAN.compile` options, e.g. `{"jit_compile": True}`.
         sample_count: images in each epoch's sample grid.
+        max_minutes: stop training after this much wall-clock time.
         callbacks: extra Keras callbacks.
         verbose: `fit` verbosity.
 
@@ -114,6 +117,7 @@ def train(
         "steps_per_epoch": steps_per_epoch,
         "seed": seed,
         "take": take,
+        "max_minutes": max_minutes,
         "variant_config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
         "compile_config": compile_config or {},
         "class_names": list(info.class_names) if info.class_names else None,
@@ -135,6 +139,9 @@ def train(
         keras.callbacks.TensorBoard(os.path.join(out, "logs")),
         *callbacks,
     ]
+    if max_minutes is not None:
+        run_callbacks.insert(1, zoo_callbacks.TimeBudget(max_minutes))
+    start = time.perf_counter()
     history = gan.fit(
         dataset_batches,
         epochs=epochs,
@@ -142,4 +149,30 @@ def train(
         callbacks=run_callbacks,
         verbose=verbose,
     )
+    settings["result"] = {
+        "seconds_this_session": round(time.perf_counter() - start, 1),
+        "generator_steps": int(gan.g_optimizer.iterations),
+        "images_seen": int(gan.g_optimizer.iterations) * batch_size,
+        "diverged": bool(getattr(gan, "diverged", False)),
+        "machine": machine_description(),
+    }
+    write_bytes_atomically(
+        os.path.join(out, "run.json"),
+        json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
+    )
     return gan, history
+
+
+def machine_description():
+    """A short description of this machine for run records and model cards."""
+    import platform
+
+    import tensorflow as tf
+
+    devices = [device.device_type for device in tf.config.list_physical_devices()]
+    return {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "devices": sorted(set(devices)),
+        "tensorflow": tf.__version__,
+    }

@@ -7,12 +7,14 @@ def register(subparsers):
         help="train a GAN variant",
         description="Train a GAN variant; re-run the same command to resume an interrupted run.",
     )
-    parser.add_argument("variant", help="variant name (see `zoo list`)")
-    parser.add_argument("--dataset", default="fashion_mnist", help="data set name or image folder (default: fashion_mnist)")
+    parser.add_argument("variant", nargs="?", help="variant name (see `zoo list`); optional with --recipe")
+    parser.add_argument("--recipe", help="a recipe.toml holding all settings (command-line options override it)")
+    parser.add_argument("--max-minutes", type=float, help="stop after this much wall-clock training time")
+    parser.add_argument("--dataset", help="data set name or image folder (default: fashion_mnist)")
     parser.add_argument("--data-dir", help="folder with local data files (else ZOO_DATA_DIR, system folders, tensorflow-datasets)")
     parser.add_argument("--out", help="run folder (default: runs/VARIANT)")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, help="default: 20")
+    parser.add_argument("--batch-size", type=int, help="default: 128")
     parser.add_argument("--steps-per-epoch", type=int, help="steps per epoch, for short runs")
     parser.add_argument("--seed", type=int, help="seed for reproducible runs")
     parser.add_argument("--latent-dim", type=int, help="latent size (default: the variant's)")
@@ -24,32 +26,44 @@ def register(subparsers):
 
 
 def run(args):
+    import os
+
+    from zoo.errors import ZooError
+    from zoo.recipes import load_recipe
     from zoo.training import train
 
-    variant_config = {}
+    settings = {"dataset": "fashion_mnist", "epochs": 20, "batch_size": 128}
+    if args.recipe:
+        settings.update(load_recipe(args.recipe))
+    options = {
+        "variant": args.variant,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "steps_per_epoch": args.steps_per_epoch,
+        "seed": args.seed,
+        "take": args.take,
+        "max_minutes": args.max_minutes,
+    }
+    settings.update({key: value for key, value in options.items() if value is not None})
+    if not settings.get("variant"):
+        raise ZooError("Name a variant (e.g. `zoo train dcgan`) or pass --recipe FILE.")
+    variant_config = dict(settings.pop("variant_config", {}))
     if args.latent_dim is not None:
         variant_config["latent_dim"] = args.latent_dim
-    compile_config = {}
+    compile_config = dict(settings.pop("compile_config", {}))
     if args.jit_compile:
         compile_config["jit_compile"] = True
     if args.steps_per_execution != 1:
         compile_config["steps_per_execution"] = args.steps_per_execution
-    gan, _ = train(
-        args.variant,
-        dataset=args.dataset,
-        out=args.out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed,
+    out = args.out or os.path.join("runs", settings["variant"])
+    train(
+        out=out,
         data_dir=args.data_dir,
-        take=args.take,
         variant_config=variant_config,
         compile_config=compile_config,
         verbose=args.verbose,
+        **settings,
     )
-    import os
-
-    out = args.out or os.path.join("runs", args.variant)
     print(f"zoo: model saved to {os.path.join(out, 'model.keras')}")
     return 0
