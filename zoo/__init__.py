@@ -24,7 +24,20 @@ _LAZY_ATTRIBUTES = {
     "get_variant": "zoo.registry",
     "ZooError": "zoo.errors",
 }
-_LAZY_MODULES = ("callbacks", "data", "losses", "variants", "images", "latent")
+_LAZY_MODULES = (
+    "augment",
+    "callbacks",
+    "data",
+    "export",
+    "images",
+    "latent",
+    "losses",
+    "metrics",
+    "recipes",
+    "regularizers",
+    "training",
+    "variants",
+)
 
 
 def __getattr__(name):

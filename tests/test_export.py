@@ -1,0 +1,398 @@
+"""Tests of `zoo.export` and the `zoo export` / `zoo verify` commands.
+
+Every variant is built once per module (fixed seed, 28x28x1, BatchNorm moving
+statistics perturbed so inference mode matters) and exported once; the other
+tests read those folders or copy them before tampering.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("tf2onnx")
+import tensorflow as tf  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo.cli import main as cli_main  # noqa: E402
+from zoo.errors import ZooError  # noqa: E402
+from zoo.export import export_generator, load_test_vectors, verify_artifact  # noqa: E402
+from zoo.export import runtime  # noqa: E402
+from zoo.export.parity import make_feeds  # noqa: E402
+from zoo.export.signature import resolve_generator  # noqa: E402
+
+VARIANTS = ("mlp_gan", "dcgan", "cgan")
+LATENT_DIM = 16
+
+
+def perturb_batchnorm(model, seed=1):
+    """Gives every BatchNormalization non-trivial gamma/beta and moving stats."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, gamma.shape).astype("float32"),
+                    rng.normal(0.0, 0.2, beta.shape).astype("float32"),
+                    rng.normal(0.0, 0.2, mean.shape).astype("float32"),
+                    rng.uniform(0.5, 2.0, variance.shape).astype("float32"),
+                ]
+            )
+
+
+def build(variant, seed=0):
+    keras.utils.set_random_seed(seed)
+    gan = zoo.create(variant, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, seed=seed)
+    perturb_batchnorm(gan.generator)
+    return gan
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """variant -> (gan, folder, report), each exported once."""
+    root = tmp_path_factory.mktemp("export")
+    results = {}
+    for variant in VARIANTS:
+        gan = build(variant)
+        folder = root / variant
+        precision = {"cgan": "fp16", "mlp_gan": "int8"}.get(variant)
+        report = export_generator(
+            gan, folder, dataset="synthetic", class_names=_class_names(gan), precision=precision
+        )
+        results[variant] = (gan, str(folder), report)
+    return results
+
+
+def _class_names(gan):
+    return [f"class {i}" for i in range(gan.num_classes)] if gan.conditional else None
+
+
+def _copy(exported, variant, tmp_path):
+    target = tmp_path / f"{variant}-copy"
+    shutil.copytree(exported[variant][1], target)
+    return str(target)
+
+
+def _flip_byte(path, position=None):
+    data = bytearray(open(path, "rb").read())
+    position = len(data) // 2 if position is None else position
+    data[position] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+
+
+# ---------------------------------------------------------------- main path
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_export_passes_parity_in_every_format(exported, variant):
+    _, folder, report = exported[variant]
+    assert report.passed
+    for name in ("savedmodel", "onnxruntime", "keras (reloaded)"):
+        rows = [row for row in report.rows if row.format == name]
+        assert sorted(row.batch_size for row in rows) == [1, 7, 64]
+        assert all(row.passed and row.max_abs <= 1e-5 for row in rows)
+    for relative in ("saved_model", "generator.onnx", "generator.keras", "manifest.json",
+                     "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb"):
+        assert os.path.exists(os.path.join(folder, relative)), relative
+    assert "savedmodel" in str(report) and "onnxruntime" in str(report)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_onnx_metadata_checker_and_ports(exported, variant):
+    gan, folder, _ = exported[variant]
+    model = onnx.load(os.path.join(folder, "generator.onnx"))
+    onnx.checker.check_model(model, full_check=True)
+    opset = {entry.domain: entry.version for entry in model.opset_import}[""]
+    assert 17 <= opset <= 18
+    meta = {prop.key: prop.value for prop in model.metadata_props}
+    assert meta["variant"] == variant
+    assert meta["latent_dim"] == str(LATENT_DIM)
+    assert json.loads(meta["image_shape"]) == [28, 28, 1]
+    assert json.loads(meta["output_range"]) == [-1.0, 1.0]
+    assert meta["zoo_version"] == zoo.__version__
+    assert meta["dataset"] == "synthetic"
+    if gan.conditional:
+        assert meta["num_classes"] == "10"
+        assert json.loads(meta["class_names"])[3] == "class 3"
+    else:
+        assert meta["num_classes"] == "none" and "class_names" not in meta
+
+    session = ort.InferenceSession(os.path.join(folder, "generator.onnx"), providers=["CPUExecutionProvider"])
+    inputs = [(port.name, port.type, port.shape) for port in session.get_inputs()]
+    expected = [("z", "tensor(float)", ["batch", LATENT_DIM])]
+    if gan.conditional:
+        expected.append(("label", "tensor(int64)", ["batch"]))
+    assert inputs == expected
+    (output,) = session.get_outputs()
+    assert (output.name, output.type, output.shape) == ("image", "tensor(float)", ["batch", 28, 28, 1])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_savedmodel_signature_uses_the_same_names(exported, variant):
+    gan, folder, _ = exported[variant]
+    signature = tf.saved_model.load(os.path.join(folder, "saved_model")).signatures["serving_default"]
+    _, kwargs = signature.structured_input_signature
+    assert kwargs["z"].dtype == tf.float32 and kwargs["z"].shape.as_list() == [None, LATENT_DIM]
+    if gan.conditional:
+        assert kwargs["label"].dtype == tf.int64 and kwargs["label"].shape.as_list() == [None]
+    else:
+        assert set(kwargs) == {"z"}
+    assert list(signature.structured_outputs) == ["image"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dynamic_batch_of_three(exported, variant):
+    gan, folder, _ = exported[variant]
+    info = resolve_generator(gan)
+    feeds = make_feeds(info, 3, seed=123)
+    expected = runtime.run_keras(gan.generator, feeds)
+    actual = runtime.run_onnx(runtime.onnx_session(os.path.join(folder, "generator.onnx")), feeds)
+    assert actual.shape == (3, 28, 28, 1) and actual.dtype == np.float32
+    np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=1e-5)
+    assert np.abs(expected).max() > 1e-2  # perturbed BatchNorm: outputs are not ~0
+
+
+def test_manifest_lists_every_file_with_its_hash(exported):
+    gan, folder, report = exported["cgan"]
+    manifest = json.load(open(os.path.join(folder, "manifest.json")))
+    on_disk = {
+        os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
+        for root, _, files in os.walk(folder)
+        for name in files
+    } - {"manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    assert "saved_model/saved_model.pb" in manifest["files"]
+    assert manifest["model"]["variant"] == "cgan"
+    assert manifest["model"]["num_classes"] == 10
+    assert manifest["model"]["latent_dim"] == LATENT_DIM
+    assert manifest["model"]["image_shape"] == [28, 28, 1]
+    assert manifest["model"]["output_range"] == [-1.0, 1.0]
+    assert manifest["model"]["dataset"] == "synthetic"
+    assert "training_steps" in manifest["model"]
+    assert manifest["io"]["inputs"][1] == {"name": "label", "dtype": "int64", "shape": ["batch"]}
+    assert manifest["opset"] == 17
+    for tool in ("keras", "tensorflow", "tf2onnx", "onnx", "onnxruntime"):
+        assert manifest["versions"][tool]
+    assert manifest["parity"]["passed"] and manifest["parity"]["tolerance"] == {"atol": 1e-5, "rtol": 1e-5}
+    assert {row["format"] for row in manifest["parity"]["rows"]} >= {"savedmodel", "onnxruntime"}
+    # fp16 copy: written, io kept float32, error reported (not gated).
+    assert manifest["formats"]["onnx_fp16"] == "generator.fp16.onnx"
+    assert manifest["reduced_precision"] and manifest["reduced_precision"][0]["format"] == "onnxruntime fp16"
+    fp16 = ort.InferenceSession(os.path.join(folder, "generator.fp16.onnx"), providers=["CPUExecutionProvider"])
+    assert [port.type for port in fp16.get_inputs()] == ["tensor(float)", "tensor(int64)"]
+    assert fp16.get_outputs()[0].type == "tensor(float)"
+    assert report.max_error("onnxruntime fp16") < 5e-2
+
+
+def test_int8_copy_is_reported(exported):
+    _, folder, report = exported["mlp_gan"]
+    assert os.path.exists(os.path.join(folder, "generator.int8.onnx"))
+    assert report.precision_rows and not any(row.gated for row in report.precision_rows)
+    assert report.max_error("onnxruntime int8") < 0.2
+
+
+def test_onnx_graph_is_rewritten_without_transposes(exported):
+    _, folder, _ = exported["dcgan"]
+    manifest = json.load(open(os.path.join(folder, "manifest.json")))
+    graph = manifest["onnx_graph"]
+    assert graph["rewrites"]["subpixel_conv"] == 2
+    ops = {node.op_type for node in onnx.load(os.path.join(folder, "generator.onnx")).graph.node}
+    assert "Resize" not in ops and "Tile" not in ops
+    assert graph["rewrites"]["projection_transpose"] == 1
+    assert graph["transposes"] == 0 and "Transpose" not in ops
+
+
+def test_test_vectors_follow_the_model_zoo_layout(exported):
+    for variant in ("dcgan", "cgan"):
+        gan, folder, _ = exported[variant]
+        inputs, outputs = load_test_vectors(folder)
+        assert list(inputs) == (["z", "label"] if gan.conditional else ["z"])
+        assert list(outputs) == ["image"]
+        assert inputs["z"].dtype == np.float32 and outputs["image"].dtype == np.float32
+        if gan.conditional:
+            assert inputs["label"].dtype == np.int64
+        tensor = onnx.TensorProto.FromString(open(os.path.join(folder, "test_data_set_0", "output_0.pb"), "rb").read())
+        assert tensor.name == "image"
+
+
+# ------------------------------------------------------------------- verify
+
+
+def test_verify_passes_on_a_fresh_export(exported, capsys):
+    _, folder, _ = exported["dcgan"]
+    report = verify_artifact(folder)
+    assert report.passed, str(report)
+    assert set(report.errors) == {"onnxruntime", "savedmodel"}
+    assert cli_main(["verify", folder]) == 0
+    assert "verification passed" in capsys.readouterr().out
+
+
+def test_verify_names_a_tampered_onnx_file(exported, tmp_path, capsys):
+    folder = _copy(exported, "mlp_gan", tmp_path)
+    _flip_byte(os.path.join(folder, "generator.onnx"))
+    assert cli_main(["verify", folder]) == 1
+    err = capsys.readouterr().err
+    assert "generator.onnx: sha256 does not match" in err
+
+
+def test_verify_names_tampered_and_truncated_test_vectors(exported, tmp_path):
+    folder = _copy(exported, "mlp_gan", tmp_path)
+    output = os.path.join(folder, "test_data_set_0", "output_0.pb")
+    _flip_byte(output, position=os.path.getsize(output) - 3)  # a float in the raw data
+    report = verify_artifact(folder)
+    assert not report.passed
+    assert any(line.startswith("test_data_set_0/output_0.pb:") for line in report.failures)
+
+    folder = _copy(exported, "cgan", tmp_path)
+    vector = os.path.join(folder, "test_data_set_0", "input_0.pb")
+    with open(vector, "r+b") as file:
+        file.truncate(os.path.getsize(vector) // 2)
+    report = verify_artifact(folder)
+    assert not report.passed
+    assert report.failures[0].startswith("test_data_set_0/input_0.pb: size")
+    assert cli_main(["verify", folder]) == 1
+
+
+def test_verify_names_a_truncated_manifest(exported, tmp_path):
+    folder = _copy(exported, "mlp_gan", tmp_path)
+    manifest = os.path.join(folder, "manifest.json")
+    with open(manifest, "r+b") as file:
+        file.truncate(100)
+    report = verify_artifact(folder)
+    assert not report.passed and report.failures[0].startswith("manifest.json: not valid JSON")
+
+
+def test_verify_rejects_a_folder_that_is_not_an_export(tmp_path, capsys):
+    with pytest.raises(ZooError, match="manifest.json"):
+        verify_artifact(tmp_path)
+    assert cli_main(["verify", str(tmp_path / "missing")]) == 2
+    assert "zoo: error: No such export folder" in capsys.readouterr().err
+    with pytest.raises(ZooError, match="no test vectors"):
+        load_test_vectors(tmp_path)
+
+
+# -------------------------------------------------------------- bad inputs
+
+
+@keras.saving.register_keras_serializable(package="zoo_tests")
+class EagerOnlyShift(keras.layers.Layer):
+    """Adds 1e-3 when run eagerly only: Keras and the traced graph disagree."""
+
+    def call(self, inputs):
+        return inputs + 1e-3 if tf.executing_eagerly() else inputs
+
+
+def test_parity_failure_raises_and_leaves_nothing_behind(tmp_path):
+    z = keras.Input((LATENT_DIM,), name="z")
+    x = keras.layers.Dense(28 * 28)(z)
+    x = keras.layers.Reshape((28, 28, 1))(x)
+    x = EagerOnlyShift()(x)
+    image = keras.layers.Activation("tanh", name="image")(x)
+    generator = keras.Model(z, image, name="generator")
+    out = tmp_path / "broken"
+    with pytest.raises(ZooError, match="parity failed") as error:
+        export_generator(generator, out)
+    assert "\n" not in str(error.value)
+    assert not out.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_existing_folder_needs_force(exported, tmp_path):
+    gan = exported["mlp_gan"][0]
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(ZooError, match="already exists.*--force"):
+        export_generator(gan, out)
+    assert os.listdir(out) == ["keep.txt"]
+
+
+def test_unwritable_output_is_a_one_line_error(exported, tmp_path):
+    gan = exported["mlp_gan"][0]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ZooError, match="Cannot write"):
+        export_generator(gan, blocker / "out")
+    assert os.listdir(tmp_path) == ["a-file"]
+
+
+def test_discriminator_is_refused(exported, tmp_path):
+    gan = exported["dcgan"][0]
+    with pytest.raises(ZooError, match="is a discriminator"):
+        export_generator(gan.discriminator, tmp_path / "d")
+    assert not (tmp_path / "d").exists()
+
+
+def test_bad_options_are_refused(exported, tmp_path):
+    gan = exported["mlp_gan"][0]
+    with pytest.raises(ZooError, match="opset"):
+        export_generator(gan, tmp_path / "x", opset=19)
+    with pytest.raises(ZooError, match="precision"):
+        export_generator(gan, tmp_path / "x", precision="int4")
+    with pytest.raises(ZooError, match="class_names"):
+        export_generator(gan, tmp_path / "x", class_names=["a"])
+    assert os.listdir(tmp_path) == []
+
+
+def test_mixed_precision_generator_exports_as_float32(tmp_path):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(3)
+        gan = zoo.create("mlp_gan", image_shape=(28, 28, 1), latent_dim=LATENT_DIM)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    report = export_generator(gan, tmp_path / "mixed", batch_sizes=(1, 7))
+    assert report.passed
+    session = runtime.onnx_session(str(tmp_path / "mixed" / "generator.onnx"))
+    assert session.get_outputs()[0].type == "tensor(float)"
+    graph = onnx.load(str(tmp_path / "mixed" / "generator.onnx")).graph
+    assert not any(tensor.data_type == onnx.TensorProto.FLOAT16 for tensor in graph.initializer)
+    assert not any(node.op_type == "Cast" for node in graph.node)
+
+
+# --------------------------------------------------------------------- CLI
+
+
+def test_cli_exports_a_generator_only_file_and_refuses_bad_inputs(exported, tmp_path, capsys):
+    gan = exported["mlp_gan"][0]
+    generator_path = str(tmp_path / "generator-only.keras")
+    gan.generator.save(generator_path)
+    out = str(tmp_path / "cli-export")
+    assert cli_main(["export", generator_path, "--out", out, "--dataset", "synthetic"]) == 0
+    assert "passed" in capsys.readouterr().out
+    assert cli_main(["verify", out]) == 0
+
+    assert cli_main(["export", generator_path, "--out", out]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+    discriminator_path = str(tmp_path / "discriminator.keras")
+    gan.discriminator.save(discriminator_path)
+    assert cli_main(["export", discriminator_path, "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error:") and "discriminator" in err and err.count("\n") == 1
+
+    not_a_model = tmp_path / "notes.txt"
+    not_a_model.write_text("hello")
+    assert cli_main(["export", str(not_a_model), "--out", str(tmp_path / "n")]) == 2
+    assert "not a .keras file" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists() and not (tmp_path / "n").exists()
+
+
+# ------------------------------------------------------------------- sweep
+
+OTHER_VARIANTS = [name for name in zoo.list_variants() if name not in VARIANTS]
+
+
+@pytest.mark.parametrize("variant", OTHER_VARIANTS)
+def test_every_other_registered_variant_exports_with_parity(variant, tmp_path):
+    gan = build(variant)
+    report = export_generator(gan, tmp_path / variant, batch_sizes=(1, 7))
+    assert report.passed
+    assert report.max_error("onnxruntime") <= 1e-5

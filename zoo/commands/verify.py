@@ -1,0 +1,40 @@
+"""`zoo verify`: re-check an exported artifact folder.
+
+Checks every file's size and sha256 against manifest.json and replays
+test_data_set_0 through onnxruntime and the SavedModel (tolerance 1e-4). Exit
+status 0 when everything holds, 1 when a check fails (each failure is one line
+naming the file), 2 when the folder is not an export at all.
+
+Example:
+
+    zoo verify export/my-dcgan
+"""
+
+EXIT_FAILED = 1
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "verify",
+        help="re-check an export folder's hashes and test vectors",
+        description=__doc__.split("\n\n")[1],
+    )
+    parser.add_argument("folder", help="a folder written by `zoo export`")
+    parser.add_argument(
+        "--runtime",
+        choices=("all", "onnxruntime", "savedmodel"),
+        default="all",
+        help="which formats to replay the test vectors through (default all)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args):
+    import sys
+
+    from zoo.export.verify import verify_artifact
+
+    runtimes = ("onnxruntime", "savedmodel") if args.runtime == "all" else (args.runtime,)
+    report = verify_artifact(args.folder, runtimes=runtimes)
+    print(report, file=sys.stdout if report.passed else sys.stderr)
+    return 0 if report.passed else EXIT_FAILED

@@ -1,0 +1,45 @@
+"""Exporting generators as verified Keras, SavedModel and ONNX artifacts.
+
+Every exported generator has the same interface in every format: input `z`
+float32 `[batch, latent_dim]`, for conditional models input `label` int64
+`[batch]`, output `image` float32 `[batch, H, W, C]` in [-1, 1], with a dynamic
+batch dimension. An export is written only if SavedModel, ONNX (onnxruntime) and
+the reloaded `.keras` file agree with Keras within atol = rtol = 1e-5.
+
+Importing `zoo.export` is cheap; TensorFlow, tf2onnx and onnxruntime load on
+first use.
+
+Example:
+
+>>> from zoo.export import export_generator, verify_artifact
+>>> report = export_generator(gan, "export/my-dcgan")
+>>> print(report)
+>>> verify_artifact("export/my-dcgan").passed
+True
+"""
+
+import importlib
+
+_LAZY = {
+    "export_generator": "zoo.export.exporter",
+    "ExportReport": "zoo.export.exporter",
+    "verify_artifact": "zoo.export.verify",
+    "VerifyReport": "zoo.export.verify",
+    "load_test_vectors": "zoo.export.test_vectors",
+    "read_manifest": "zoo.export.manifest",
+    "read_metadata": "zoo.export.onnx_export",
+    "onnx_session": "zoo.export.runtime",
+    "session_options": "zoo.export.runtime",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo.export' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

@@ -1,0 +1,283 @@
+"""`export_generator`: a GAN's generator as a verified artifact folder.
+
+The folder is built in a temporary sibling and renamed into place only when every
+format passed the parity gate, so a failed export leaves nothing behind:
+
+    my-dcgan/
+      generator.keras      the generator alone (float32)
+      saved_model/         TensorFlow SavedModel, signature `serving_default`
+      generator.onnx       ONNX (opset 17/18), metadata in `metadata_props`
+      generator.fp16.onnx  only with precision="fp16" (int8: generator.int8.onnx)
+      test_data_set_0/     input_0.pb (z), input_1.pb (label), output_0.pb (image)
+      manifest.json        hashes, ports, versions, model facts, parity figures
+"""
+
+import dataclasses
+import os
+import time
+
+from zoo.errors import ZooError
+from zoo.export import parity as parity_module
+from zoo.export.signature import IMAGE_NAME
+
+PRECISIONS = ("fp16", "int8")
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """The outcome of `export_generator`.
+
+    Attributes:
+        out_dir: the artifact folder.
+        rows: `ParityRow`s, one per format and batch size (gated).
+        precision_rows: reduced-precision ONNX files against float32 (reported).
+        paths: `{format: absolute path}` of the model files and manifest.
+        opset: the ONNX opset.
+        tolerance: `{"atol", "rtol"}` of the gate.
+        onnx_graph: op counts before/after the ONNX rewrites.
+        seconds: wall time of the export.
+    """
+
+    out_dir: str
+    rows: list
+    precision_rows: list = dataclasses.field(default_factory=list)
+    paths: dict = dataclasses.field(default_factory=dict)
+    opset: int = 17
+    tolerance: dict = dataclasses.field(default_factory=dict)
+    onnx_graph: dict = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def passed(self):
+        return all(row.passed for row in self.rows if row.gated)
+
+    def max_error(self, format_name):
+        """Largest absolute error of `format_name` over all batch sizes."""
+        errors = [row.max_abs for row in self.rows + self.precision_rows if row.format == format_name]
+        if not errors:
+            formats = sorted({row.format for row in self.rows + self.precision_rows})
+            raise KeyError(f"No parity rows for format {format_name!r}. Available: {', '.join(formats)}.")
+        return max(errors)
+
+    def __str__(self):
+        lines = [
+            parity_module.format_table(
+                self.rows + self.precision_rows,
+                title=(
+                    f"Parity against Keras (atol={self.tolerance.get('atol')}, "
+                    f"rtol={self.tolerance.get('rtol')}), opset {self.opset}:"
+                ),
+            ),
+            "",
+            f"{'passed' if self.passed else 'FAILED'}: {self.out_dir} ({self.seconds:.1f} s)",
+        ]
+        return "\n".join(lines)
+
+
+def export_generator(
+    gan_or_generator,
+    out_dir,
+    *,
+    dataset=None,
+    training_steps=None,
+    class_names=None,
+    opset=17,
+    force=False,
+    precision=None,
+    batch_sizes=(1, 7, 64),
+    seed=0,
+):
+    """Exports a generator as Keras, SavedModel and ONNX, checked for parity.
+
+    Args:
+        gan_or_generator: a `zoo.GAN`, or a generator `keras.Model` with inputs
+            named `z` (and `label`) and output `image`.
+        out_dir: the artifact folder to create.
+        dataset: name of the training data set, for the manifest.
+        training_steps: training steps, for the manifest. Defaults to the GAN's
+            generator optimizer iterations when it was trained.
+        class_names: names of the classes of a conditional model.
+        opset: ONNX opset, 17 or 18. Defaults to `17`.
+        force: replace an existing `out_dir`. Defaults to `False`.
+        precision: also write a reduced-precision ONNX file: `"fp16"` or
+            `"int8"`; its error against float32 is reported, not gated.
+            Defaults to `None`.
+        batch_sizes: batch sizes of the parity gate. Defaults to `(1, 7, 64)`.
+        seed: seed of the random parity inputs and test vectors. Defaults to `0`.
+
+    Returns:
+        An `ExportReport`; `print(report)` shows the parity table.
+
+    Raises:
+        ZooError: for a bad model or output folder, or when a format disagrees
+            with Keras beyond atol = rtol = 1e-5 (nothing is left behind).
+
+    Example:
+
+    >>> from zoo.export import export_generator
+    >>> report = export_generator(gan, "export/my-dcgan")
+    >>> report.passed, report.max_error("onnxruntime") < 1e-5
+    (True, True)
+    """
+    from zoo.export.onnx_export import check_opset
+    from zoo.export.signature import resolve_generator
+
+    started = time.perf_counter()
+    opset = check_opset(opset)
+    if precision is not None and precision not in PRECISIONS:
+        raise ZooError(
+            f"Unknown precision '{precision}'. Received: precision={precision!r}. "
+            f"Available: {', '.join(PRECISIONS)} (float32 is always exported)."
+        )
+    info = resolve_generator(
+        gan_or_generator, class_names=class_names, dataset=dataset, training_steps=training_steps
+    )
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    check_output_folder(out_dir, force)
+
+    from zoo.files import atomic_path
+
+    try:
+        with atomic_path(out_dir, directory=True) as temporary:
+            report = _export_into(temporary, info, opset, precision, batch_sizes, seed)
+    except OSError as error:
+        raise ZooError(f"Cannot write the export to {out_dir}: {error.strerror or error}.") from error
+    report.out_dir = out_dir
+    report.paths = {name: os.path.join(out_dir, relative) for name, relative in report.paths.items()}
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def check_output_folder(out_dir, force):
+    """`ZooError` unless `out_dir` can be created (or replaced with `force`)."""
+    if os.path.lexists(out_dir):
+        if not os.path.isdir(out_dir):
+            raise ZooError(f"{out_dir} exists and is not a folder. Choose another --out.")
+        if not force:
+            raise ZooError(
+                f"{out_dir} already exists. Pass --force (force=True) to replace it, or choose another --out."
+            )
+    ancestor = os.path.dirname(out_dir)
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor) or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ZooError(f"Cannot write to {out_dir}: {ancestor} is not a writable folder.")
+
+
+def _export_into(folder, info, opset, precision, batch_sizes, seed):
+    from zoo.export import manifest as manifest_module
+    from zoo.export import onnx_export, onnx_optimize, runtime, tracing
+    from zoo.export.test_vectors import write_test_vectors
+
+    generator = info.generator
+    reference = (
+        tracing.float32_copy(generator) if tracing.needs_float32_copy(generator) else generator
+    )
+    paths = {
+        "keras": "generator.keras",
+        "savedmodel": "saved_model",
+        "onnx": "generator.onnx",
+    }
+    reference.save(os.path.join(folder, paths["keras"]))
+
+    traced_model = tracing.export_copy(reference)
+    function = tracing.serving_function(traced_model, info)
+    tracing.save_saved_model(traced_model, function, os.path.join(folder, paths["savedmodel"]))
+
+    model = onnx_export.convert(function, info, opset)
+    model, graph_facts = onnx_optimize.optimize(model)
+    onnx_export.finalize(model, info)
+    onnx_export.check(model)
+    onnx_path = os.path.join(folder, paths["onnx"])
+    with open(onnx_path, "wb") as file:
+        file.write(model.SerializeToString())
+
+    cases = parity_module.parity_cases(info, batch_sizes, seed)
+    expected = [(batch, feeds, runtime.run_keras(reference, feeds)) for batch, feeds in cases]
+    rows = []
+    runners = {
+        "savedmodel": _bind(runtime.run_saved_model, runtime.load_saved_model(os.path.join(folder, paths["savedmodel"]))),
+        "onnxruntime": _bind(runtime.run_onnx, runtime.onnx_session(onnx_path)),
+    }
+    try:
+        runners["keras (reloaded)"] = _bind(runtime.run_keras, _load_keras(os.path.join(folder, paths["keras"])))
+    except Exception as error:  # an unregistered custom layer, for instance.
+        problem = f"generator.keras does not reload ({type(error).__name__}: {str(error).splitlines()[0][:150]})"
+        rows.append(parity_module.ParityRow("keras (reloaded)", 0, float("inf"), float("inf"), False, True, problem))
+    for name, run in runners.items():
+        for batch, feeds, image in expected:
+            rows.append(parity_module.compare(name, run(feeds), image, batch))
+    rows = parity_module.merge(rows)
+    check_parity(rows)
+
+    precision_rows = []
+    if precision is not None:
+        from zoo.export.precision import reduce_precision
+
+        relative = f"generator.{precision}.onnx"
+        reduce_precision(onnx_path, os.path.join(folder, relative), precision)
+        paths[f"onnx_{precision}"] = relative
+        session = runtime.onnx_session(os.path.join(folder, relative))
+        for batch, feeds, image in expected:
+            precision_rows.append(
+                parity_module.compare(
+                    f"onnxruntime {precision}", runtime.run_onnx(session, feeds), image, batch, gated=False
+                )
+            )
+        precision_rows = parity_module.merge(precision_rows)
+
+    vector_batch, vector_feeds, vector_image = _test_vector_case(expected)
+    write_test_vectors(folder, vector_feeds, {IMAGE_NAME: vector_image})
+
+    tolerance = {"atol": parity_module.ATOL, "rtol": parity_module.RTOL}
+    manifest = manifest_module.build_manifest(
+        folder,
+        info,
+        opset=opset,
+        parity=rows,
+        tolerance=tolerance,
+        precision_errors=precision_rows,
+        formats=paths,
+        onnx_graph=graph_facts,
+    )
+    manifest_module.write_manifest(folder, manifest)
+    paths["manifest"] = manifest_module.FILENAME
+    return ExportReport(
+        out_dir=folder,
+        rows=rows,
+        precision_rows=precision_rows,
+        paths=paths,
+        opset=opset,
+        tolerance=tolerance,
+        onnx_graph=graph_facts,
+    )
+
+
+def check_parity(rows):
+    """Raises a one-line `ZooError` naming the first gated row that failed."""
+    failed = [row for row in rows if row.gated and not row.passed]
+    if failed:
+        first = failed[0]
+        raise ZooError(
+            f"Export parity failed: {first.format} at batch {first.batch_size}: {first.problem} "
+            f"({len(failed)} of {len(rows)} checks failed); nothing was written."
+        )
+
+
+def _test_vector_case(expected):
+    """The case stored as test vectors: batch 7 if present, else the smallest > 1."""
+    by_batch = {batch: (batch, feeds, image) for batch, feeds, image in expected}
+    if 7 in by_batch:
+        return by_batch[7]
+    larger = [batch for batch in by_batch if batch > 1]
+    return by_batch[min(larger) if larger else min(by_batch)]
+
+
+def _bind(function, handle):
+    return lambda feeds: function(handle, feeds)
+
+
+def _load_keras(path):
+    import keras
+
+    return keras.saving.load_model(path, compile=False)

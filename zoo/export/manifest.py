@@ -1,0 +1,154 @@
+"""`manifest.json`: the one source of truth about an artifact folder.
+
+It lists every file with its sha256 and size, the io ports, the opset, the
+versions of the tools used, the model facts (variant, `latent_dim`,
+`num_classes`, `image_shape`, output range, data set, training steps) and the
+parity figures. Model cards and the hub read it; nothing parses it back out of a
+README.
+"""
+
+import json
+import os
+
+from zoo.errors import ZooError
+from zoo.files import sha256_file
+
+FILENAME = "manifest.json"
+FORMAT_VERSION = 1
+
+
+def tool_versions():
+    """Returns the versions of the libraries an export depends on."""
+    import importlib.metadata
+
+    import keras
+    import numpy
+    import onnx
+    import onnxruntime
+    import tensorflow as tf
+    import tf2onnx
+
+    from zoo import __version__
+
+    versions = {
+        "zoo": __version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "tf2onnx": tf2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": numpy.__version__,
+    }
+    try:
+        versions["onnxconverter_common"] = importlib.metadata.version("onnxconverter-common")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return versions
+
+
+def file_entries(folder, exclude=(FILENAME,)):
+    """Returns `{relative_path: {"sha256", "size"}}` for every file under `folder`."""
+    entries = {}
+    for root, directories, files in os.walk(folder):
+        directories.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, folder).replace(os.sep, "/")
+            if relative in exclude:
+                continue
+            entries[relative] = {"sha256": sha256_file(path), "size": os.path.getsize(path)}
+    return entries
+
+
+def build_manifest(folder, info, *, opset, parity, tolerance, precision_errors=None, formats=None, onnx_graph=None):
+    """Assembles the manifest dict for the artifact in `folder`.
+
+    Args:
+        folder: the (temporary) artifact folder, complete but for the manifest.
+        info: the `GeneratorInfo`.
+        opset: the ONNX opset used.
+        parity: list of `ParityRow`s.
+        tolerance: `{"atol", "rtol"}` of the parity gate.
+        precision_errors: reduced-precision rows, reported but not gated.
+        formats: `{format: relative path}` of the artifact's model files.
+        onnx_graph: facts about the ONNX graph (op counts, rewrites).
+    """
+    from dataclasses import asdict
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": {
+            "variant": info.variant,
+            "latent_dim": info.latent_dim,
+            "latent_distribution": "standard_normal",
+            "num_classes": info.num_classes,
+            "class_names": info.class_names,
+            "image_shape": list(info.image_shape),
+            "image_layout": "NHWC",
+            "output_range": [-1.0, 1.0],
+            "dataset": info.dataset,
+            "training_steps": info.training_steps,
+            "parameters": int(info.generator.count_params()),
+        },
+        "io": info.io_ports(),
+        "formats": formats or {},
+        "opset": opset,
+        "versions": tool_versions(),
+        "parity": {
+            "tolerance": tolerance,
+            "passed": all(row.passed for row in parity if row.gated),
+            "rows": [_finite(asdict(row)) for row in parity if row.gated],
+        },
+        "reduced_precision": [_finite(asdict(row)) for row in (precision_errors or [])],
+        "onnx_graph": onnx_graph or {},
+        "test_data": {"folder": "test_data_set_0", "tolerance": {"atol": 1e-4, "rtol": 1e-4}},
+        "files": file_entries(folder),
+    }
+
+
+def write_manifest(folder, manifest):
+    """Writes `manifest` as `folder/manifest.json` (sorted keys, indented)."""
+    path = os.path.join(folder, FILENAME)
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(manifest, file, indent=2, sort_keys=True, allow_nan=False, default=_jsonable)
+        file.write("\n")
+    return path
+
+
+def read_manifest(folder):
+    """Reads `folder/manifest.json`; `ZooError` if the folder is not an artifact.
+
+    Example:
+
+    >>> read_manifest("export/my-dcgan")["model"]["latent_dim"]
+    64
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise ZooError(f"No such export folder: {folder}. Pass a folder written by `zoo export`.")
+    path = os.path.join(folder, FILENAME)
+    if not os.path.isfile(path):
+        raise ZooError(f"{folder} has no {FILENAME}; it is not a folder written by `zoo export`.")
+    try:
+        with open(path, encoding="utf-8") as file:
+            manifest = json.load(file)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ZooError(f"{FILENAME}: not valid JSON ({error}).") from error
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise ZooError(f"{FILENAME}: has no 'files' table; not a zoo export manifest.")
+    return manifest
+
+
+def _finite(row):
+    """JSON has no infinity: non-finite errors (shape mismatch) become `None`."""
+    import math
+
+    return {key: (None if isinstance(value, float) and not math.isfinite(value) else value) for key, value in row.items()}
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"Not JSON serializable: {type(value).__name__}")

@@ -1,0 +1,293 @@
+"""ONNX graph rewrites that make exported generators fast in onnxruntime.
+
+tf2onnx already folds BatchNorm into the convolutions and cancels most
+NHWC<->NCHW transposes (the nearest upsampling is traced as one `Resize`, see
+`zoo.export.tracing`). On top of that, `optimize` removes the one transpose
+tf2onnx leaves after the dense projection (`Reshape` to NHWC then `Transpose`
+to NCHW; the projection's columns are permuted instead) and rewrites each
+
+    Resize(nearest, x2) -> Conv(3x3, stride 1, pad 1)
+
+into its sub-pixel form (Shi et al. 2016, "Real-Time Single Image and Video
+Super-Resolution Using an Efficient Sub-Pixel CNN"): upsampling by copying
+pixels followed by a 3x3 convolution equals four 2x2 convolutions on the small
+input (one per output phase, with the 3x3 kernel's taps that land on the same
+source pixel summed), interleaved by `DepthToSpace`. It computes the same
+values with 4/9 of the multiply-adds and without materialising the upsampled
+tensor. The parity gate checks the rewritten graph like any other.
+"""
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from zoo.export.onnx_export import op_counts
+
+
+def optimize(model):
+    """Rewrites `model` for speed (in place) and returns `(model, facts)`.
+
+    Args:
+        model: an `onnx.ModelProto` produced by `zoo.export.onnx_export.convert`.
+
+    Returns:
+        The model and a dict with `ops_before`, `ops` (op counts) and
+        `rewrites` (how many patterns were rewritten).
+
+    Example:
+
+    >>> model, facts = optimize(model)
+    >>> facts["rewrites"]
+    {'subpixel_conv': 2}
+    """
+    before = op_counts(model)
+    folded = _fold_projection_transpose(model.graph)
+    fused = _fuse_upsample_conv(model.graph)
+    _drop_unused(model.graph)
+    return model, {
+        "ops_before": before,
+        "ops": op_counts(model),
+        "rewrites": {"subpixel_conv": fused, "projection_transpose": folded},
+        "transposes": op_counts(model).get("Transpose", 0),
+    }
+
+
+ELEMENTWISE = {"Mul", "Add", "Sub", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Elu", "Selu"}
+
+
+def _fold_projection_transpose(graph):
+    """Removes `MatMul -> (elementwise) -> Reshape NHWC -> Transpose NCHW`.
+
+    The dense projection's output columns are permuted instead, so the Reshape
+    yields NCHW directly: `x @ W[:, p]` reshaped to `[C, H, W]` equals `x @ W`
+    reshaped to `[H, W, C]` and transposed. Per-column constants of the
+    elementwise ops in between (the folded BatchNorm) are permuted alike.
+    """
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    producers = {output: node for node in graph.node for output in node.output}
+    consumers = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    graph_outputs = {port.name for port in graph.output}
+    folded = 0
+    for transpose in list(graph.node):
+        if transpose.op_type != "Transpose":
+            continue
+        perm = [list(a.ints) for a in transpose.attribute if a.name == "perm"]
+        reshape = producers.get(transpose.input[0])
+        if perm != [[0, 3, 1, 2]] or reshape is None or reshape.op_type != "Reshape":
+            continue
+        if transpose.output[0] in graph_outputs:
+            continue
+        if reshape.input[1] not in initializers or len(consumers.get(reshape.output[0], [])) != 1:
+            continue
+        shape = numpy_helper.to_array(initializers[reshape.input[1]])
+        if shape.shape != (4,) or shape[0] > 0 or (shape[1:] <= 0).any():
+            continue
+        height, width, channels = (int(d) for d in shape[1:])
+        chain, node = [], producers.get(reshape.input[0])
+        while node is not None and node.op_type in ELEMENTWISE:
+            chain.append(node)
+            node = producers.get(node.input[0])
+        matmul = node
+        if matmul is None or matmul.op_type != "MatMul" or matmul.input[1] not in initializers:
+            continue
+        weights = numpy_helper.to_array(initializers[matmul.input[1]])
+        columns = height * width * channels
+        if weights.ndim != 2 or weights.shape[1] != columns:
+            continue
+        between = [matmul] + chain[::-1]
+        if any(len(consumers.get(n.output[0], [])) != 1 or n.output[0] in graph_outputs for n in between):
+            continue
+        constants = [name for n in chain for name in n.input[1:] if name]
+        if not all(_per_column(initializers.get(name), columns) for name in constants):
+            continue
+        order = np.arange(columns).reshape(height, width, channels).transpose(2, 0, 1).reshape(-1)
+        prefix = f"zoo_projection_{folded}"
+        _replace_input(graph, matmul, 1, weights[:, order], f"{prefix}_weights")
+        for n in chain:
+            for position, name in enumerate(n.input[1:], start=1):
+                if name:
+                    value = numpy_helper.to_array(initializers[name])
+                    if value.size == columns:
+                        _replace_input(graph, n, position, value.reshape(-1)[order].reshape(value.shape), f"{prefix}_{n.name}_{position}")
+        _replace_input(graph, reshape, 1, np.array([shape[0], channels, height, width], dtype=np.int64), f"{prefix}_shape")
+        for node in consumers.get(transpose.output[0], []):
+            node.input[:] = [reshape.output[0] if name == transpose.output[0] else name for name in node.input]
+        graph.node.remove(transpose)
+        folded += 1
+    return folded
+
+
+def _per_column(tensor, columns):
+    if tensor is None:
+        return False
+    value = numpy_helper.to_array(tensor)
+    return value.size == 1 or (value.size == columns and value.shape[-1] == columns)
+
+
+def _replace_input(graph, node, position, value, name):
+    graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+    node.input[position] = name
+
+
+def _drop_unused(graph):
+    used = {name for node in graph.node for name in node.input} | {port.name for port in graph.output}
+    kept = [tensor for tensor in graph.initializer if tensor.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    produced = {output for node in graph.node for output in node.output}
+    kept_info = [port for port in graph.value_info if port.name in produced]
+    del graph.value_info[:]
+    graph.value_info.extend(kept_info)
+
+
+def _fuse_upsample_conv(graph):
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    consumers = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    graph_outputs = {port.name for port in graph.output}
+    producers = {output: node for node in graph.node for output in node.output}
+
+    replacements = {}  # id(conv node) -> new nodes; resize nodes dropped
+    dropped = set()
+    fused = 0
+    for conv in graph.node:
+        if conv.op_type != "Conv" or not conv.input:
+            continue
+        resize = producers.get(conv.input[0])
+        if resize is None or not _is_nearest_x2(resize, initializers):
+            continue
+        if resize.output[0] in graph_outputs or len(consumers.get(resize.output[0], [])) != 1:
+            continue
+        weights = _conv_3x3_same(conv, initializers)
+        if weights is None:
+            continue
+        bias = initializers.get(conv.input[2]) if len(conv.input) > 2 and conv.input[2] else None
+        if len(conv.input) > 2 and conv.input[2] and bias is None:
+            continue
+        replacements[id(conv)] = _subpixel_nodes(graph, conv, resize.input[0], weights, fused)
+        dropped.add(id(resize))
+        fused += 1
+
+    if fused:
+        nodes = []
+        for node in graph.node:
+            if id(node) in dropped:
+                continue
+            nodes.extend(replacements.get(id(node), [node]))
+        del graph.node[:]
+        graph.node.extend(nodes)
+    return fused
+
+
+def _is_nearest_x2(node, initializers):
+    if node.op_type != "Resize":
+        return False
+    attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if attributes.get("mode", b"nearest") != b"nearest":
+        return False
+    if attributes.get("coordinate_transformation_mode", b"half_pixel") != b"asymmetric":
+        return False
+    if attributes.get("nearest_mode", b"round_prefer_floor") != b"floor":
+        return False
+    if attributes.get("antialias", 0) or attributes.get("axes") or attributes.get(
+        "keep_aspect_ratio_policy", b"stretch"
+    ) != b"stretch":
+        return False
+    if len(node.input) != 3 or node.input[2] not in initializers:
+        return False
+    scales = numpy_helper.to_array(initializers[node.input[2]])
+    return scales.shape == (4,) and np.array_equal(scales, [1.0, 1.0, 2.0, 2.0])
+
+
+def _conv_3x3_same(node, initializers):
+    if len(node.input) < 2 or node.input[1] not in initializers:
+        return None
+    attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    weights = numpy_helper.to_array(initializers[node.input[1]])
+    if weights.ndim != 4 or weights.shape[2:] != (3, 3) or weights.dtype != np.float32:
+        return None
+    if attributes.get("group", 1) != 1 or attributes.get("auto_pad", b"NOTSET") != b"NOTSET":
+        return None
+    if list(attributes.get("strides", [1, 1])) != [1, 1]:
+        return None
+    if list(attributes.get("dilations", [1, 1])) != [1, 1]:
+        return None
+    if list(attributes.get("pads", [0, 0, 0, 0])) != [1, 1, 1, 1]:
+        return None
+    if list(attributes.get("kernel_shape", [3, 3])) != [3, 3]:
+        return None
+    return weights
+
+
+def phase_kernels(weights):
+    """Splits a 3x3 kernel `[O, I, 3, 3]` into the four 2x2 phase kernels.
+
+    Output row `2i + a` of "upsample x2 then 3x3 conv" reads input rows
+    `i - 1, i` (a = 0: taps 0 and 1+2) or `i, i + 1` (a = 1: taps 0+1 and 2);
+    columns likewise.
+
+    Returns:
+        `{(a, b): kernel [O, I, 2, 2]}` for the phases a, b in {0, 1}.
+    """
+    weights = weights.astype(np.float64)
+    rows = {
+        0: np.stack([weights[:, :, 0], weights[:, :, 1] + weights[:, :, 2]], axis=2),
+        1: np.stack([weights[:, :, 0] + weights[:, :, 1], weights[:, :, 2]], axis=2),
+    }
+    kernels = {}
+    for a, row_kernel in rows.items():
+        columns = {
+            0: np.stack([row_kernel[..., 0], row_kernel[..., 1] + row_kernel[..., 2]], axis=3),
+            1: np.stack([row_kernel[..., 0] + row_kernel[..., 1], row_kernel[..., 2]], axis=3),
+        }
+        for b, kernel in columns.items():
+            kernels[(a, b)] = kernel.astype(np.float32)
+    return kernels
+
+
+def _subpixel_nodes(graph, conv, source, weights, index):
+    prefix = f"zoo_subpixel_{index}"
+    kernels = phase_kernels(weights)
+    bias = conv.input[2] if len(conv.input) > 2 and conv.input[2] else None
+    phase_outputs = []
+    nodes = []
+    for (a, b), kernel in sorted(kernels.items()):
+        name = f"{prefix}_w{a}{b}"
+        graph.initializer.append(numpy_helper.from_array(kernel, name))
+        output = f"{prefix}_phase{a}{b}"
+        inputs = [source, name] + ([bias] if bias else [])
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                inputs,
+                [output],
+                name=f"{prefix}_conv{a}{b}",
+                kernel_shape=[2, 2],
+                strides=[1, 1],
+                dilations=[1, 1],
+                group=1,
+                # pads = [top, left, bottom, right]
+                pads=[1 - a, 1 - b, a, b],
+            )
+        )
+        phase_outputs.append(output)
+    stacked = f"{prefix}_phases"
+    nodes.append(helper.make_node("Concat", phase_outputs, [stacked], name=f"{prefix}_concat", axis=1))
+    nodes.append(
+        helper.make_node(
+            "DepthToSpace", [stacked], [conv.output[0]], name=f"{prefix}_depth_to_space", blocksize=2, mode="DCR"
+        )
+    )
+    return nodes
+
+
+def count_transposes(model):
+    """Number of `Transpose` nodes in `model` (a path or `ModelProto`)."""
+    if not isinstance(model, onnx.ModelProto):
+        model = onnx.load(str(model))
+    return op_counts(model).get("Transpose", 0)
