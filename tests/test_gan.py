@@ -45,8 +45,15 @@ def test_fit_on_real_data_gives_finite_losses_and_moves_both_networks(trained, n
     for key in ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"):
         assert np.isfinite(history[key]).all(), key
     for network, weights in (("g", gan.generator.trainable_weights), ("d", gan.discriminator.trainable_weights)):
-        changed = [not np.array_equal(a, b.numpy()) for a, b in zip(before[network], weights)]
-        assert all(changed), f"{network}: {changed.count(False)} weights did not change"
+        # Every kernel and embedding moves. (A bias may legitimately not: under
+        # the hinge and Wasserstein losses the gradient of D's output bias is
+        # mean(real terms) - mean(fake terms), exactly 0 while all are active.)
+        stuck = [
+            w.path for a, w in zip(before[network], weights)
+            if ("kernel" in w.path or "embeddings" in w.path) and np.array_equal(a, w.numpy())
+        ]
+        assert not stuck, f"{network}: weights did not change: {stuck}"
+        assert sum(not np.array_equal(a, w.numpy()) for a, w in zip(before[network], weights)) >= len(weights) - 1
     assert int(gan.g_optimizer.iterations) == 3
     assert int(gan.d_optimizer.iterations) == 3 * gan.d_steps
 

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import losses as losses_module
+from zoo import regularizers
 from zoo.errors import ZooError
 from zoo.latent import check_labels, sample_latent
 
@@ -78,6 +79,12 @@ class GAN(keras.Model):
             `ema_generator`; sampling, `call` and export then use it. The
             decay is warmed up as `min(ema_decay, (1 + t) / (10 + t))`.
             Defaults to `None`.
+        d_penalties: penalties added to D's loss, e.g.
+            `[zoo.regularizers.GradientPenalty(10.0)]` or `["r1"]`. Defaults
+            to none.
+        augment: a layer applied to every image D sees while training, real
+            and fake alike, e.g. `zoo.augment.DiffAugment()`. Defaults to
+            `None`.
 
     Example:
 
@@ -98,6 +105,8 @@ class GAN(keras.Model):
         compile_defaults=None,
         seed=None,
         ema_decay=None,
+        d_penalties=None,
+        augment=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -117,6 +126,8 @@ class GAN(keras.Model):
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
             raise ZooError(f"ema_decay must be in (0, 1). Received: ema_decay={ema_decay!r}.")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.d_penalties = [regularizers.get(penalty) for penalty in (d_penalties or [])]
+        self.augment = augment
         self.generator = generator
         self.ema_generator = None
         if self.ema_decay is not None:
@@ -166,6 +177,10 @@ class GAN(keras.Model):
         self.d_optimizer = _get_optimizer(
             defaults["d_optimizer"] if d_optimizer is None else d_optimizer
         )
+        if self.generator.dtype_policy.compute_dtype == "float16":
+            # Only `self.optimizer` is wrapped by Keras; wrap both ourselves.
+            self.g_optimizer = _loss_scaled(self.g_optimizer)
+            self.d_optimizer = _loss_scaled(self.d_optimizer)
         if self.g_optimizer is self.d_optimizer:
             raise ZooError(
                 "g_optimizer and d_optimizer must be two different optimizer "
@@ -277,9 +292,10 @@ class GAN(keras.Model):
         return super().fit(x, *args, **kwargs)
 
     def discriminator_penalty(self, real_images, fake_images, labels):
-        """Extra term added to the discriminator loss; `0` unless a variant adds one.
+        """Extra term added to the discriminator loss: the sum of `d_penalties`.
 
-        Override in a subclass (e.g. a gradient penalty) to regularise D.
+        Override in a subclass for a penalty that does not fit
+        `zoo.regularizers.Penalty`.
 
         Args:
             real_images: the real batch.
@@ -289,7 +305,15 @@ class GAN(keras.Model):
         Returns:
             A scalar tensor.
         """
-        return 0.0
+        if not self.d_penalties:
+            return 0.0
+
+        def discriminate(images):
+            return self._discriminate(images, labels, training=True)
+
+        return tf.add_n(
+            [penalty(discriminate, real_images, fake_images) for penalty in self.d_penalties]
+        )
 
     def train_step(self, data):
         """One adversarial update: `d_steps` discriminator steps, then one generator step.
@@ -300,24 +324,24 @@ class GAN(keras.Model):
         forward pass per step. Further discriminator steps draw fresh samples.
         """
         real_images, labels = self._split_batch(data)
-        batch_size = tf.shape(real_images)[0]
         with tf.GradientTape() as g_tape:
-            fake_images = self._generate(self._sample_z(batch_size), labels, training=True)
+            fake_images = self._generate(self._sample_z(real_images), labels, training=True)
             with g_tape.stop_recording():
                 d_loss, real_logits, fake_logits = self._discriminator_step(
                     real_images, tf.stop_gradient(fake_images), labels
                 )
                 for _ in range(self.d_steps - 1):
                     extra_fakes = self._generate(
-                        self._sample_z(batch_size), labels, training=True
+                        self._sample_z(real_images), labels, training=True
                     )
                     d_loss, real_logits, fake_logits = self._discriminator_step(
                         real_images, extra_fakes, labels
                     )
             g_logits = self._discriminate(fake_images, labels, training=True)
             g_loss = self.loss_fn.generator_loss(g_logits)
+            scaled_g_loss = self._scaled(g_loss, self.g_optimizer)
         g_variables = self.generator.trainable_variables
-        g_gradients = g_tape.gradient(g_loss, g_variables)
+        g_gradients = g_tape.gradient(scaled_g_loss, g_variables)
         self.g_optimizer.apply_gradients(zip(g_gradients, g_variables))
         if self.ema_generator is not None:
             self._update_ema()
@@ -341,14 +365,30 @@ class GAN(keras.Model):
             d_loss = d_loss + self.discriminator_penalty(
                 real_images, fake_images, labels
             )
-        gradients = tape.gradient(d_loss, variables)
+            scaled_d_loss = self._scaled(d_loss, self.d_optimizer)
+        gradients = tape.gradient(scaled_d_loss, variables)
         self.d_optimizer.apply_gradients(zip(gradients, variables))
         return d_loss, real_logits, fake_logits
 
-    def _sample_z(self, batch_size):
+    def _sample_z(self, real_images):
+        """Training noise for a batch the size of `real_images`."""
         return keras.random.normal(
-            (batch_size, self.latent_dim), seed=self.seed_generator
+            (tf.shape(real_images)[0], self.latent_dim), seed=self.seed_generator
         )
+
+    @staticmethod
+    def _scaled(loss, optimizer):
+        """The loss to differentiate: averaged over replicas, loss-scaled.
+
+        Each replica's loss is a mean over its share of the global batch and
+        replicas' gradients are summed, so dividing by the replica count gives
+        the gradient of the global-batch mean; `scale_loss` multiplies by the
+        dynamic loss scale of a `LossScaleOptimizer` (mixed precision).
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+        return optimizer.scale_loss(loss)
 
     def _update_ema(self):
         step = tf.cast(self.g_optimizer.iterations, "float32")
@@ -366,6 +406,8 @@ class GAN(keras.Model):
         return generator(z, training=training)
 
     def _discriminate(self, images, labels, training):
+        if training and self.augment is not None:
+            images = self.augment(images, training=True)
         logits = (
             self.discriminator([images, labels], training=training)
             if self.conditional
@@ -417,6 +459,8 @@ class GAN(keras.Model):
                 "compile_defaults": self.compile_defaults,
                 "seed": self.seed,
                 "ema_decay": self.ema_decay,
+                "d_penalties": [keras.saving.serialize_keras_object(p) for p in self.d_penalties],
+                "augment": keras.saving.serialize_keras_object(self.augment) if self.augment is not None else None,
             }
         )
         return config
@@ -424,9 +468,16 @@ class GAN(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key in ("generator", "discriminator", "augment"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _loss_scaled(optimizer):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
 
 
 def _get_optimizer(identifier):

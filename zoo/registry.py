@@ -5,7 +5,7 @@ from zoo.errors import ZooError, unknown_name_error
 _VARIANTS = {}
 
 # Options of `zoo.GAN` itself that every variant passes through (`**gan_options`).
-GAN_OPTIONS = ("seed", "ema_decay", "d_steps")
+GAN_OPTIONS = ("seed", "ema_decay", "d_steps", "d_penalties", "augment")
 
 
 def register_variant(name):

@@ -35,6 +35,8 @@ def train(
     compile_config=None,
     sample_count=64,
     max_minutes=None,
+    strategy=None,
+    mixed_precision=False,
     callbacks=(),
     verbose="auto",
 ):
@@ -55,6 +57,11 @@ def train(
         compile_config: extra `GAN.compile` options, e.g. `{"jit_compile": True}`.
         sample_count: images in each epoch's sample grid.
         max_minutes: stop training after this much wall-clock time.
+        strategy: `None`, `"mirrored"` (all local GPUs, or the CPU) or
+            `"multiworker"` (`TF_CONFIG` cluster), or a `tf.distribute`
+            strategy. The batch size is the global batch size.
+        mixed_precision: build the model under the `mixed_float16` policy
+            (both optimizers get loss scaling).
         callbacks: extra Keras callbacks.
         verbose: `fit` verbosity.
 
@@ -92,8 +99,16 @@ def train(
         config["num_classes"] = info.num_classes
     config["seed"] = seed
     config.update(variant_config or {})
-    gan = zoo.create(variant, **config)
-    gan.compile(**(compile_config or {}))
+    distribution = get_strategy(strategy)
+    previous_policy = keras.config.dtype_policy()
+    if mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        with distribution.scope():
+            gan = zoo.create(variant, **config)
+            gan.compile(**(compile_config or {}))
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
 
     dataset_batches = data.load(
         dataset,
@@ -118,6 +133,9 @@ def train(
         "seed": seed,
         "take": take,
         "max_minutes": max_minutes,
+        "strategy": strategy if strategy is None or isinstance(strategy, str) else type(strategy).__name__,
+        "replicas": distribution.num_replicas_in_sync,
+        "mixed_precision": bool(mixed_precision),
         "variant_config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
         "compile_config": compile_config or {},
         "class_names": list(info.class_names) if info.class_names else None,
@@ -149,10 +167,11 @@ def train(
         callbacks=run_callbacks,
         verbose=verbose,
     )
+    steps = int(gan.g_optimizer.iterations.numpy())
     settings["result"] = {
         "seconds_this_session": round(time.perf_counter() - start, 1),
-        "generator_steps": int(gan.g_optimizer.iterations),
-        "images_seen": int(gan.g_optimizer.iterations) * batch_size,
+        "generator_steps": steps,
+        "images_seen": steps * batch_size,
         "diverged": bool(getattr(gan, "diverged", False)),
         "machine": machine_description(),
     }
@@ -161,6 +180,32 @@ def train(
         json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
     )
     return gan, history
+
+
+STRATEGIES = ("mirrored", "multiworker")
+
+
+def get_strategy(strategy):
+    """Returns a `tf.distribute.Strategy` for a name, an instance or `None`.
+
+    Example:
+
+    >>> with get_strategy("mirrored").scope():
+    ...     gan = zoo.create("dcgan")
+    """
+    import tensorflow as tf
+
+    if strategy is None:
+        return tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.Strategy):
+        return strategy
+    if strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    from zoo.errors import unknown_name_error
+
+    raise unknown_name_error("strategy", strategy, STRATEGIES)
 
 
 def machine_description():

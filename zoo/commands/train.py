@@ -20,6 +20,8 @@ def register(subparsers):
     parser.add_argument("--latent-dim", type=int, help="latent size (default: the variant's)")
     parser.add_argument("--take", type=int, help="train on the first N images only")
     parser.add_argument("--jit-compile", action="store_true", help="compile train steps with XLA")
+    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute with loss scaling")
+    parser.add_argument("--strategy", choices=("mirrored", "multiworker"), help="tf.distribute strategy; --batch-size is global")
     parser.add_argument("--steps-per-execution", type=int, default=1, help="train steps per tf.function call")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
     parser.set_defaults(handler=run)
@@ -63,6 +65,8 @@ def run(args):
         variant_config=variant_config,
         compile_config=compile_config,
         verbose=args.verbose,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
         **settings,
     )
     print(f"zoo: model saved to {os.path.join(out, 'model.keras')}")

@@ -89,14 +89,14 @@ def conv_generator_body(x, image_shape, width, upsampling, name_prefix=""):
     return layers.Activation("tanh", dtype="float32", name="image")(x)
 
 
-def conv_discriminator_body(x, image_shape, width, spectral_norm=False, dropout=0.0):
-    """`k` stride-2 4x4 convolutions with LeakyReLU(0.2), then one logit.
+def conv_discriminator_features(x, image_shape, width, spectral_norm=False, dropout=0.0):
+    """`k` stride-2 4x4 convolutions with LeakyReLU(0.2), flattened.
 
     No pooling and no BatchNorm (Radford et al. 2016 drop pooling; BatchNorm in D
     is left out so penalties on D's gradients stay per-sample).
     """
     _, doublings = upsampling_plan(image_shape, "discriminator")
-    wrap = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
+    wrap = maybe_spectral_norm(spectral_norm)
     channels = width
     for _ in range(doublings):
         x = wrap(layers.Conv2D(channels, 4, strides=2, padding="same"))(x)
@@ -104,8 +104,18 @@ def conv_discriminator_body(x, image_shape, width, spectral_norm=False, dropout=
         if dropout:
             x = layers.Dropout(dropout)(x)
         channels *= 2
-    x = layers.Flatten()(x)
-    return wrap(layers.Dense(1, dtype="float32"))(x)
+    return layers.Flatten()(x)
+
+
+def conv_discriminator_body(x, image_shape, width, spectral_norm=False, dropout=0.0):
+    """`conv_discriminator_features` followed by one float32 logit."""
+    features = conv_discriminator_features(x, image_shape, width, spectral_norm, dropout)
+    return maybe_spectral_norm(spectral_norm)(layers.Dense(1, dtype="float32", name="logit"))(features)
+
+
+def maybe_spectral_norm(enabled):
+    """Returns a wrapper applying `SpectralNormalization` when `enabled`."""
+    return layers.SpectralNormalization if enabled else (lambda layer: layer)
 
 
 def latent_input(latent_dim):
