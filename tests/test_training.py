@@ -130,3 +130,10 @@ def test_time_budget_stops_mid_epoch_and_still_saves(tmp_path):
     gan, history = train("mlp_gan", out=tmp_path, epochs=50, seed=0, max_minutes=0.0, **SHORT)
     assert len(history.history["g_loss"]) == 1 and int(gan.g_optimizer.iterations) == 1
     assert (tmp_path / "model.keras").is_file()
+
+
+def test_evaluate_every_puts_metrics_in_the_history(tmp_path):
+    gan, history = train("mlp_gan", out=tmp_path, epochs=2, seed=0, evaluate_every=2, **SHORT)
+    assert len(history.history["fd"]) >= 1
+    assert np.isfinite(history.history["fd"][-1]) and history.history["fd"][-1] > 0
+    assert 0.0 <= history.history["coverage"][-1] <= 1.0

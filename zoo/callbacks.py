@@ -1,6 +1,7 @@
 """Keras callbacks for GAN training runs.
 
 `zoo train` uses all of them; they work with any `zoo.GAN` in a plain `fit`.
+`Evaluate` (from `zoo.metrics`) scores samples every few epochs into the logs.
 
 Example:
 
@@ -18,6 +19,7 @@ import keras
 
 from zoo.files import atomic_path
 from zoo.images import save_grid
+from zoo.metrics.callback import Evaluate  # noqa: F401  (re-exported)
 
 
 def _finite(logs):

@@ -43,6 +43,7 @@ TRAIN_KEYS = (
     "seed",
     "take",
     "max_minutes",
+    "evaluate_every",
     "variant_config",
     "compile_config",
 )

@@ -35,6 +35,7 @@ def train(
     compile_config=None,
     sample_count=64,
     max_minutes=None,
+    evaluate_every=None,
     strategy=None,
     mixed_precision=False,
     callbacks=(),
@@ -57,6 +58,9 @@ def train(
         compile_config: extra `GAN.compile` options, e.g. `{"jit_compile": True}`.
         sample_count: images in each epoch's sample grid.
         max_minutes: stop training after this much wall-clock time.
+        evaluate_every: score 5000 samples with `zoo.metrics` every this many
+            epochs (and after the last); the figures go to the logs and
+            TensorBoard.
         strategy: `None`, `"mirrored"` (all local GPUs, or the CPU) or
             `"multiworker"` (`TF_CONFIG` cluster), or a `tf.distribute`
             strategy. The batch size is the global batch size.
@@ -154,9 +158,13 @@ def train(
             seed=0,
             log_dir=os.path.join(out, "logs"),
         ),
-        keras.callbacks.TensorBoard(os.path.join(out, "logs")),
         *callbacks,
+        keras.callbacks.TensorBoard(os.path.join(out, "logs")),
     ]
+    if evaluate_every is not None:
+        run_callbacks.insert(
+            -1, zoo_callbacks.Evaluate(every=evaluate_every, n=5000, dataset=dataset, data_dir=data_dir, verbose=0)
+        )
     if max_minutes is not None:
         run_callbacks.insert(1, zoo_callbacks.TimeBudget(max_minutes))
     start = time.perf_counter()

@@ -19,6 +19,7 @@ def register(subparsers):
     parser.add_argument("--seed", type=int, help="seed for reproducible runs")
     parser.add_argument("--latent-dim", type=int, help="latent size (default: the variant's)")
     parser.add_argument("--take", type=int, help="train on the first N images only")
+    parser.add_argument("--evaluate-every", type=int, help="score samples (zoo.metrics) every N epochs into the logs")
     parser.add_argument("--jit-compile", action="store_true", help="compile train steps with XLA")
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 compute with loss scaling")
     parser.add_argument("--strategy", choices=("mirrored", "multiworker"), help="tf.distribute strategy; --batch-size is global")
@@ -46,6 +47,7 @@ def run(args):
         "seed": args.seed,
         "take": args.take,
         "max_minutes": args.max_minutes,
+        "evaluate_every": args.evaluate_every,
     }
     settings.update({key: value for key, value in options.items() if value is not None})
     if not settings.get("variant"):
