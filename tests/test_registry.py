@@ -49,3 +49,24 @@ def test_importing_zoo_does_not_import_tensorflow():
     code = "import sys, zoo, zoo.latent, zoo.images; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_keras_load_model_finds_zoo_classes_after_plain_import_zoo(tmp_path):
+    import subprocess
+    import sys
+
+    import zoo as zoo_module
+
+    gan = zoo_module.create("mlp_gan", latent_dim=4, seed=0, d_penalties=["r1"])
+    gan.compile(loss="hinge")
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    # A fresh process that imports zoo before keras, as a user would.
+    code = (
+        "import zoo, keras, sys\n"
+        f"gan = keras.saving.load_model({str(path)!r})\n"
+        "print(type(gan).__name__, type(gan.loss_fn).__name__, type(gan.d_penalties[0]).__name__)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["GAN", "HingeLoss", "R1Penalty"]

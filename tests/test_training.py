@@ -56,6 +56,8 @@ def test_killed_run_resumes_at_the_next_epoch(tmp_path):
     recorder = EpochRecorder()
     gan, _ = train("mlp_gan", out=tmp_path, epochs=3, seed=0, callbacks=[recorder], **SHORT)
     assert recorder.epochs == [1, 2], "resumed run must start at epoch 2 (index 1)"
+    result = json.loads((tmp_path / "run.json").read_text())["result"]
+    assert result["seconds"] > result["seconds_this_session"], "time of the killed session counts too"
     # Optimizer state came back from the backup: 3 epochs x 2 steps in all.
     assert int(gan.g_optimizer.iterations) == 6
 

@@ -12,8 +12,15 @@ Example:
 """
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
+
+# Modules whose classes are saved inside `.keras` files (registered with
+# `keras.saving.register_keras_serializable(package="zoo")`).
+_SERIALIZABLE_MODULES = ("zoo.gan", "zoo.losses", "zoo.regularizers", "zoo.augment")
 
 # name -> module that defines it; resolved on first access (PEP 562).
 _LAZY_ATTRIBUTES = {
@@ -23,21 +30,62 @@ _LAZY_ATTRIBUTES = {
     "register_variant": "zoo.registry",
     "get_variant": "zoo.registry",
     "ZooError": "zoo.errors",
+    "pretrained": "zoo.hub",
+    "list_pretrained": "zoo.hub",
 }
 _LAZY_MODULES = (
     "augment",
     "callbacks",
     "data",
     "export",
+    "hub",
     "images",
     "latent",
     "losses",
     "metrics",
+    "publish",
     "recipes",
     "regularizers",
     "training",
     "variants",
 )
+
+
+def _register_serializables():
+    for module in _SERIALIZABLE_MODULES:
+        importlib.import_module(module)
+
+
+class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
+    """Registers zoo's saved classes right after `keras` is first imported.
+
+    `keras.saving.load_model("gan.keras")` only finds `zoo.GAN` if the module
+    defining it was imported. Importing it eagerly here would import
+    TensorFlow with `zoo` (and so with the ONNX-only `zoo.serving`); instead
+    the registration runs as soon as the program imports Keras itself.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            _register_serializables()
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "keras" in sys.modules:
+    _register_serializables()
+else:
+    sys.meta_path.insert(0, _RegisterWhenKerasLoads())
 
 
 def __getattr__(name):

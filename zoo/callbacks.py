@@ -12,12 +12,14 @@ Example:
 ... ])
 """
 
+import json
 import math
 import os
+import time
 
 import keras
 
-from zoo.files import atomic_path
+from zoo.files import atomic_path, write_bytes_atomically
 from zoo.images import save_grid
 from zoo.metrics.callback import Evaluate  # noqa: F401  (re-exported)
 
@@ -152,3 +154,28 @@ class TimeBudget(keras.callbacks.Callback):
         if time.perf_counter() - self.start >= self.seconds:
             self.stopped_early = True
             self.model.stop_training = True
+
+
+class RunClock(keras.callbacks.Callback):
+    """Keeps a run's total training time in a small JSON file across resumes.
+
+    At each epoch end it writes `{"seconds": before + this session}` to
+    `path`, so a run killed and resumed still reports its whole training time.
+
+    Args:
+        path: the JSON file.
+        seconds_before: training seconds of earlier sessions.
+    """
+
+    def __init__(self, path, seconds_before=0.0):
+        super().__init__()
+        self.path = os.fspath(path)
+        self.seconds_before = float(seconds_before)
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        total = self.seconds_before + time.perf_counter() - self.start
+        write_bytes_atomically(self.path, json.dumps({"seconds": round(total, 1)}).encode())

@@ -16,7 +16,18 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("list", "train", "sample", "export", "verify", "evaluate", "train-classifier", "serve")
+COMMANDS = (
+    "list",
+    "train",
+    "sample",
+    "export",
+    "verify",
+    "evaluate",
+    "train-classifier",
+    "publish",
+    "download",
+    "serve",
+)
 
 EXIT_USAGE = 2
 

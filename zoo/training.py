@@ -144,6 +144,8 @@ def train(
         "compile_config": compile_config or {},
         "class_names": list(info.class_names) if info.class_names else None,
     }
+    resuming = os.path.isdir(os.path.join(out, "backup"))
+    seconds_before = _read_clock(out) if resuming else 0.0
     write_bytes_atomically(
         os.path.join(out, "run.json"),
         json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
@@ -151,6 +153,7 @@ def train(
     run_callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
         zoo_callbacks.TerminateOnNaN(),
+        zoo_callbacks.RunClock(os.path.join(out, "clock.json"), seconds_before),
         zoo_callbacks.AtomicCheckpoint(os.path.join(out, "model.keras")),
         zoo_callbacks.SampleGrid(
             os.path.join(out, "samples"),
@@ -176,8 +179,10 @@ def train(
         verbose=verbose,
     )
     steps = int(gan.g_optimizer.iterations.numpy())
+    this_session = time.perf_counter() - start
     settings["result"] = {
-        "seconds_this_session": round(time.perf_counter() - start, 1),
+        "seconds": round(seconds_before + this_session, 1),
+        "seconds_this_session": round(this_session, 1),
         "generator_steps": steps,
         "images_seen": steps * batch_size,
         "diverged": bool(getattr(gan, "diverged", False)),
@@ -214,6 +219,15 @@ def get_strategy(strategy):
     from zoo.errors import unknown_name_error
 
     raise unknown_name_error("strategy", strategy, STRATEGIES)
+
+
+def _read_clock(out):
+    """Training seconds of the earlier sessions of a resumed run."""
+    try:
+        with open(os.path.join(out, "clock.json")) as file:
+            return float(json.load(file)["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
 
 
 def machine_description():

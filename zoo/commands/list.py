@@ -1,12 +1,22 @@
-"""`zoo list`: the registered variants."""
+"""`zoo list`: the registered variants; `zoo list --pretrained`: the published generators."""
+
+# Metrics shown in the `--pretrained` table, in this order, when the entry has them.
+SUMMARY_METRICS = (("fd", "FD"), ("precision", "P"), ("recall", "R"), ("conditional_accuracy", "cond.acc"))
 
 
 def register(subparsers):
-    parser = subparsers.add_parser("list", help="list the GAN variants")
+    parser = subparsers.add_parser("list", help="list the GAN variants (or, with --pretrained, the published generators)")
+    parser.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="list the published generators: name, variant, data set, metrics, file sizes",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args):
+    if getattr(args, "pretrained", False):
+        return run_pretrained()
     import inspect
     import sys
 
@@ -24,3 +34,47 @@ def run(args):
     for name, kind, summary in rows:
         print(f"{name:<{width}}  {kind:<13}  {summary}")
     return 0
+
+
+def run_pretrained():
+    from zoo import hub
+
+    catalogue = hub.load_catalogue()
+    entries = list(catalogue)
+    if not entries:
+        print(f"No pretrained generators are published yet (catalogue: {catalogue.path}).")
+        return 0
+    header = ("name", "variant", "dataset", "classes", "metrics", "keras", "onnx", "savedmodel")
+    rows = [header]
+    for entry in entries:
+        rows.append(
+            (
+                entry.name,
+                entry.variant,
+                entry.dataset,
+                str(entry.num_classes or "-"),
+                metrics_summary(entry.metrics),
+                *(megabytes(entry.sizes[name]) for name in ("keras", "onnx", "savedmodel")),
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def metrics_summary(metrics):
+    """`"FD 12.3, P 0.71, R 0.52 (n=10000)"`, or `"not measured"`."""
+    parts = [
+        f"{label} {metrics[key]:.3g}"
+        for key, label in SUMMARY_METRICS
+        if isinstance(metrics.get(key), (int, float))
+    ]
+    if not parts:
+        return "not measured"
+    suffix = f" (n={metrics['n']})" if metrics.get("n") else ""
+    return ", ".join(parts) + suffix
+
+
+def megabytes(size):
+    return f"{size / 1e6:.1f} MB"

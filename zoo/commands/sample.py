@@ -1,9 +1,16 @@
-"""`zoo sample MODEL`: write a grid of generated images to a PNG file."""
+"""`zoo sample MODEL`: write a grid of generated images to a PNG file.
+
+MODEL is a GAN model.keras, a generator-only .keras (e.g. an export's
+generator.keras) or a pretrained name (`zoo list --pretrained`), downloaded once
+and verified.
+"""
 
 
 def register(subparsers):
     parser = subparsers.add_parser("sample", help="generate a PNG grid from a trained model")
-    parser.add_argument("model", help="a model.keras written by `zoo train` or GAN.save")
+    parser.add_argument(
+        "model", help="a model.keras written by `zoo train`, a generator .keras, or a pretrained name"
+    )
     parser.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="latent seed (default: 0)")
     parser.add_argument("--labels", help="conditional models: one int for all, or N comma-separated ints (default: cycle classes)")
@@ -30,14 +37,14 @@ def parse_labels(text):
 def run(args):
     from zoo.images import save_grid
     from zoo.latent import check_count
-    from zoo.loading import load_gan
+    from zoo.loading import load_sampler
 
     n = check_count(args.n)
     labels = parse_labels(args.labels)
-    gan = load_gan(args.model)
-    if labels is None and gan.num_classes is not None:
-        labels = [i % gan.num_classes for i in range(n)]
-    images = gan.generate(n, labels=labels, seed=args.seed)
+    sampler = load_sampler(args.model)
+    if labels is None and sampler.num_classes is not None:
+        labels = [i % sampler.num_classes for i in range(n)]
+    images = sampler.generate(n, labels=labels, seed=args.seed)
     save_grid(images, args.out, columns=args.columns)
     print(f"zoo: wrote {n} images to {args.out}")
     return 0

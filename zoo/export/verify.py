@@ -3,7 +3,9 @@
 Every file listed in `manifest.json` must exist with the recorded size and
 sha256, and onnxruntime and the SavedModel, run on `test_data_set_0`'s inputs,
 must reproduce its expected outputs within 1e-4. Each failure is one line that
-starts with the file at fault.
+starts with the file at fault. A published folder (`zoo publish`) holds
+`saved_model.zip` instead of `saved_model/`; it is replayed from a temporary
+unzipped copy.
 """
 
 import dataclasses
@@ -144,5 +146,23 @@ def _run(runtime, path, inputs):
     if runtime == "onnxruntime":
         return runtime_module.run_onnx(runtime_module.onnx_session(path), inputs)
     if runtime == "savedmodel":
+        if path.endswith(".zip"):  # a published folder ships saved_model/ zipped (`zoo publish`)
+            return _run_zipped_saved_model(path, inputs)
         return runtime_module.run_saved_model(runtime_module.load_saved_model(path), inputs)
     raise ZooError(f"Unknown runtime '{runtime}'. Available: onnxruntime, savedmodel.")
+
+
+def _run_zipped_saved_model(path, inputs):
+    """Runs a `saved_model.zip` (holding `saved_model/...`) from a temporary folder."""
+    import tempfile
+    import zipfile
+
+    from zoo.export import runtime as runtime_module
+
+    with tempfile.TemporaryDirectory(prefix="zoo-verify-") as folder:
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(folder)  # extractall drops absolute and ".." parts of names
+        inner = os.path.join(folder, "saved_model")
+        return runtime_module.run_saved_model(
+            runtime_module.load_saved_model(inner if os.path.isdir(inner) else folder), inputs
+        )

@@ -1,0 +1,75 @@
+"""Pretrained generators by name: the catalogue, verified downloads, a cache.
+
+>>> import zoo
+>>> [entry.name for entry in zoo.list_pretrained()]
+['cgan-fashion-mnist', 'dcgan-fashion-mnist']
+>>> g = zoo.pretrained("dcgan-fashion-mnist")                      # keras.Model, compile=False
+>>> path = zoo.hub.download("cgan-fashion-mnist", format="onnx")    # verified local file
+
+The catalogue (`zoo/catalogue.json`, shipped in the package, written by `zoo
+publish`) lists each name's files with their sha256 and size. Files come from a
+source laid out like the repository's `export/` folder (`<base>/<name>/<file>`):
+
+- `ZOO_HUB_URL`: `https://...`, `http://...`, `file:///...`, a URL template
+  with `{name}`/`{file}`/`{asset}`, or `hf://OWNER/REPO` (needs
+  `huggingface_hub`); without it, a source checkout uses its own `export/`;
+- `ZOO_CACHE`: the cache folder (default `~/.cache/keras-gan-zoo`);
+- `ZOO_OFFLINE=1`: never use the network; files come from the cache or a
+  local (`file://`, checkout) source, and a missing one is a one-line error;
+- `ZOO_CATALOGUE`: read another catalogue file (a private hub).
+
+Only stdlib is imported here; Keras loads in `pretrained()` only, so the
+ONNX-only serving runtime can use `download` without TensorFlow.
+"""
+
+from zoo.hub.catalogue import (
+    Catalogue,
+    FileEntry,
+    PretrainedEntry,
+    check_name,
+    load_catalogue,
+)
+from zoo.hub.downloads import FORMATS, default_cache_dir, download, pretrained
+from zoo.hub.sources import Source, resolve_source
+
+__all__ = [
+    "Catalogue",
+    "FORMATS",
+    "FileEntry",
+    "PretrainedEntry",
+    "Source",
+    "check_name",
+    "default_cache_dir",
+    "download",
+    "get_entry",
+    "list_pretrained",
+    "load_catalogue",
+    "pretrained",
+    "resolve_source",
+]
+
+
+def list_pretrained(catalogue=None):
+    """Returns the published generators as `PretrainedEntry`s, sorted by name.
+
+    Each entry carries the name, variant, data set, metrics summary
+    (`entry.metrics`), file sizes (`entry.sizes`) and everything else the
+    catalogue records.
+
+    Example:
+
+    >>> for entry in zoo.list_pretrained():
+    ...     print(entry.name, entry.variant, entry.metrics.get("fd"), entry.sizes["onnx"])
+    """
+    return list(load_catalogue(catalogue))
+
+
+def get_entry(name, catalogue=None):
+    """Returns the catalogue entry `name`; a one-line `ZooError` (with a close name) if unknown.
+
+    Example:
+
+    >>> zoo.hub.get_entry("dcgan-fashion-mnist").latent_dim
+    64
+    """
+    return load_catalogue(catalogue).get(name)

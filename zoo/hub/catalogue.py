@@ -1,0 +1,277 @@
+"""The catalogue of published generators: name -> files, sha256, sizes, facts.
+
+`zoo/catalogue.json` ships inside the package. `zoo publish` generates it from
+`models/*/card.json` and `export/manifest.json` (never from a README), so the
+hashes a user checks downloads against come with the code they installed, not
+with the server they download from. `ZOO_CATALOGUE=/path/catalogue.json`
+replaces it (a private hub, tests).
+
+Each entry is a frozen `PretrainedEntry`; its files are `FileEntry`s.
+"""
+
+import dataclasses
+import json
+import os
+import re
+import types
+
+from zoo.errors import ZooError, did_you_mean
+
+FORMAT_VERSION = 1
+CATALOGUE_FILE = "catalogue.json"
+# <repo>/zoo/hub/catalogue.py -> <repo>/zoo/catalogue.json
+PACKAGED_CATALOGUE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), CATALOGUE_FILE)
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_NAME_LENGTH = 64
+# Relative file paths inside an artifact folder: no "..", no absolute paths.
+FILE_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# Formats every entry has, and the file each one names.
+FILE_FORMATS = ("keras", "onnx", "savedmodel", "manifest")
+
+
+@dataclasses.dataclass(frozen=True)
+class FileEntry:
+    """One published file: its path inside `export/<name>/`, sha256 and size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedEntry:
+    """A published generator, as data.
+
+    Attributes:
+        name: the public name, e.g. `"dcgan-fashion-mnist"`.
+        description: one sentence.
+        variant: the registered variant that was trained.
+        dataset: the training data set.
+        latent_dim: size of `z` (standard normal).
+        image_shape: `(H, W, C)` of the output.
+        num_classes: number of classes, or `None` for an unconditional model.
+        class_names: tuple of class names, or `None`.
+        value_range: `(low, high)` of the output pixels.
+        parameters: parameter count of the generator.
+        files: read-only `{format: FileEntry}` for `keras`, `onnx`,
+            `savedmodel` (a zip of the SavedModel folder) and `manifest`.
+        test_vectors: `FileEntry`s of `test_data_set_0/`.
+        metrics: read-only summary of the published evaluation (`fd`, `kid`,
+            `precision`, `recall`, ..., `n`, `seed`, `command`); empty if none.
+        training: read-only summary: `steps`, `images_seen`, `seconds`,
+            `machine`, `command`.
+        recipe: the recipe path in the repository (`models/<name>/recipe.toml`).
+        card: the model card path in the repository.
+        licence: licence of the weights.
+        data_licence: licence of the training data.
+    """
+
+    name: str
+    description: str
+    variant: str
+    dataset: str
+    latent_dim: int
+    image_shape: tuple
+    num_classes: object
+    class_names: object
+    value_range: tuple
+    parameters: int
+    files: types.MappingProxyType
+    test_vectors: tuple
+    metrics: types.MappingProxyType
+    training: types.MappingProxyType
+    recipe: str
+    card: str
+    licence: str
+    data_licence: str
+
+    @property
+    def conditional(self):
+        return self.num_classes is not None
+
+    @property
+    def version(self):
+        """Short id of this publication: the first 12 hex digits of its manifest's sha256."""
+        return self.files["manifest"].sha256[:12]
+
+    @property
+    def sizes(self):
+        """`{format: bytes}` of the model files."""
+        return {name: entry.size for name, entry in self.files.items() if name != "manifest"}
+
+    def all_files(self):
+        """Every published file of the entry (model files, manifest, test vectors)."""
+        return tuple(self.files.values()) + tuple(self.test_vectors)
+
+    def to_dict(self):
+        """A JSON-ready dict (the catalogue's own format)."""
+        return {
+            field.name: _plain(getattr(self, field.name))
+            for field in dataclasses.fields(self)
+            if field.name != "name"
+        }
+
+
+class Catalogue:
+    """The loaded catalogue: a read-only mapping of name -> `PretrainedEntry`."""
+
+    def __init__(self, entries, path):
+        self.entries = types.MappingProxyType(dict(sorted(entries.items())))
+        self.path = path
+
+    def names(self):
+        return list(self.entries)
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(self.entries.values())
+
+    def get(self, name, hint=""):
+        """Returns the entry `name`; a one-line `ZooError` for a bad or unknown name."""
+        check_name(name)
+        if name in self.entries:
+            return self.entries[name]
+        available = ", ".join(self.entries) if self.entries else "none published yet"
+        raise ZooError(
+            f"Unknown pretrained generator '{name}'. Received: name={name!r}. "
+            f"Available: {available}{hint}.{did_you_mean(name, self.entries)}"
+        )
+
+
+def check_name(name):
+    """Returns `name` if it is a valid pretrained name; a `ZooError` otherwise.
+
+    Names are lowercase letters and digits joined by single dashes, so a name
+    can never point outside its folder (`..`, `/`, `\\`).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"A pretrained name must be a string. Received: name of type {type(name).__name__}.")
+    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.match(name):
+        raise ZooError(
+            f"Invalid pretrained name. Received: name={name!r}. Allowed: lowercase letters and digits "
+            f"joined by single dashes, at most {MAX_NAME_LENGTH} characters (e.g. 'dcgan-fashion-mnist')."
+        )
+    return name
+
+
+def catalogue_path(path=None):
+    """The catalogue file to read: `path`, else `ZOO_CATALOGUE`, else the packaged one."""
+    if path is not None:
+        return os.path.abspath(os.fspath(path))
+    override = os.environ.get("ZOO_CATALOGUE", "").strip()
+    return os.path.abspath(os.path.expanduser(override)) if override else PACKAGED_CATALOGUE
+
+
+def load_catalogue(path=None):
+    """Reads and validates the catalogue.
+
+    Args:
+        path: a catalogue JSON file. Defaults to `ZOO_CATALOGUE` or the
+            packaged `zoo/catalogue.json`.
+
+    Returns:
+        A `Catalogue`. A missing packaged catalogue is an empty one.
+
+    Raises:
+        ZooError: for a file that is missing (when named), not JSON, or holds
+            a malformed entry.
+    """
+    if isinstance(path, Catalogue):
+        return path
+    resolved = catalogue_path(path)
+    if not os.path.isfile(resolved):
+        if resolved == PACKAGED_CATALOGUE:
+            return Catalogue({}, resolved)
+        raise ZooError(f"No such catalogue file: {resolved}. Set ZOO_CATALOGUE to a catalogue.json written by `zoo publish`.")
+    try:
+        with open(resolved, encoding="utf-8") as file:
+            data = json.load(file)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise ZooError(f"{resolved}: not a readable JSON catalogue ({error}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+        raise ZooError(f"{resolved}: has no 'models' table; not a zoo catalogue.")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ZooError(
+            f"{resolved}: catalogue format_version {data.get('format_version')!r} is not supported "
+            f"(this zoo reads {FORMAT_VERSION}). Upgrade keras-gan-zoo."
+        )
+    entries = {name: parse_entry(name, value, resolved) for name, value in data["models"].items()}
+    return Catalogue(entries, resolved)
+
+
+def parse_entry(name, data, source="catalogue"):
+    """Builds a `PretrainedEntry` from its catalogue dict, checking every field."""
+    where = f"{source}: entry {name!r}"
+    try:
+        check_name(name)
+    except (ZooError, TypeError) as error:
+        raise ZooError(f"{where}: {error}") from None
+    if not isinstance(data, dict):
+        raise ZooError(f"{where}: not an object.")
+
+    def field(key, kind, optional=False):
+        value = data.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise ZooError(f"{where}: field {key!r} is missing or has the wrong type.")
+        return value
+
+    files_data = field("files", dict)
+    files = {}
+    for format_name in FILE_FORMATS:
+        if format_name not in files_data:
+            raise ZooError(f"{where}: files has no {format_name!r}.")
+        files[format_name] = _file_entry(files_data[format_name], f"{where}: files.{format_name}")
+    test_vectors = tuple(
+        _file_entry(item, f"{where}: test_vectors[{index}]") for index, item in enumerate(field("test_vectors", list))
+    )
+    num_classes = field("num_classes", int, optional=True)
+    class_names = field("class_names", list, optional=True)
+    return PretrainedEntry(
+        name=name,
+        description=field("description", str),
+        variant=field("variant", str),
+        dataset=field("dataset", str),
+        latent_dim=field("latent_dim", int),
+        image_shape=tuple(int(d) for d in field("image_shape", list)),
+        num_classes=num_classes,
+        class_names=None if class_names is None else tuple(str(c) for c in class_names),
+        value_range=tuple(float(v) for v in field("value_range", list)),
+        parameters=field("parameters", int),
+        files=types.MappingProxyType(files),
+        test_vectors=test_vectors,
+        metrics=types.MappingProxyType(dict(field("metrics", dict))),
+        training=types.MappingProxyType(dict(field("training", dict))),
+        recipe=field("recipe", str),
+        card=field("card", str),
+        licence=field("licence", str),
+        data_licence=field("data_licence", str),
+    )
+
+
+def _file_entry(data, where):
+    if not isinstance(data, dict):
+        raise ZooError(f"{where}: not an object.")
+    path, sha256, size = data.get("path"), data.get("sha256"), data.get("size")
+    if not isinstance(path, str) or not FILE_PATTERN.match(path):
+        raise ZooError(f"{where}: bad path {path!r} (relative, no '..').")
+    if not isinstance(sha256, str) or not SHA256_PATTERN.match(sha256):
+        raise ZooError(f"{where}: bad sha256 {sha256!r} (64 lowercase hex digits).")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ZooError(f"{where}: bad size {size!r}.")
+    return FileEntry(path=path, sha256=sha256, size=size)
+
+
+def _plain(value):
+    if isinstance(value, FileEntry):
+        return dataclasses.asdict(value)
+    if isinstance(value, (dict, types.MappingProxyType)):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value

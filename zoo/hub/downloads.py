@@ -1,0 +1,316 @@
+"""Verified downloads into the cache, and loading pretrained generators.
+
+The cache mirrors the published layout, one folder per publication:
+
+    $ZOO_CACHE/<name>/<version>/generator.keras
+                               /generator.onnx
+                               /saved_model.zip   (and saved_model/, unzipped)
+                               /test_data_set_0/input_0.pb ...
+                               /manifest.json
+
+`<version>` is the first 12 hex digits of the publication's manifest sha256,
+so a republished name never meets a stale file. A file enters the cache only
+through a temporary sibling that is renamed after its size and sha256 match
+the catalogue; a cached file is hashed again before every use and deleted if it
+no longer matches.
+"""
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+import zlib
+
+from zoo.errors import ZooError, unknown_name_error
+from zoo.files import atomic_path, remove_path, sha256_file
+from zoo.hub import catalogue as catalogue_module
+from zoo.hub import sources
+
+FORMATS = ("keras", "onnx", "savedmodel", "test_vectors", "manifest", "all")
+SAVED_MODEL_FOLDER = "saved_model"
+TEST_VECTORS_FOLDER = "test_data_set_0"
+CHUNK_SIZE = 1 << 16
+
+
+def default_cache_dir():
+    """The cache folder: `ZOO_CACHE`, else `<user cache>/keras-gan-zoo`.
+
+    The user cache is `XDG_CACHE_HOME` or `~/.cache` (`%LOCALAPPDATA%` on Windows).
+    """
+    override = os.environ.get("ZOO_CACHE", "").strip()
+    if override:
+        return os.path.abspath(os.path.expanduser(override))
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        base = os.environ["LOCALAPPDATA"]
+    else:
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "keras-gan-zoo")
+
+
+def offline():
+    """Whether `ZOO_OFFLINE=1`: no network; the cache and local sources only."""
+    return os.environ.get("ZOO_OFFLINE", "").strip() == "1"
+
+
+def download(name, format="keras", *, source=None, cache_dir=None, timeout=sources.DEFAULT_TIMEOUT,
+             progress=None, catalogue=None):
+    """Fetches a published generator's file into the cache and returns its path.
+
+    Args:
+        name: a pretrained name (see `list_pretrained()`).
+        format: `"keras"`, `"onnx"`, `"savedmodel"` (the unzipped folder),
+            `"test_vectors"` (the `test_data_set_0/` folder), `"manifest"` or
+            `"all"` (the whole publication folder, which `zoo verify` accepts).
+            Defaults to `"keras"`.
+        source: where to download from (URL, URL template, `hf://OWNER/REPO`
+            or folder). Defaults to `ZOO_HUB_URL`, else the checkout's
+            `export/`.
+        cache_dir: the cache folder. Defaults to `ZOO_CACHE`, else
+            `~/.cache/keras-gan-zoo`.
+        timeout: seconds to wait for the server at each step. Defaults to `30`.
+        progress: show a progress bar; defaults to whether stderr is a terminal.
+        catalogue: a catalogue path or `Catalogue`. Defaults to the packaged one.
+
+    Returns:
+        The local path (a file, or a folder for `savedmodel`, `test_vectors`
+        and `all`).
+
+    Raises:
+        ZooError: one line for a bad or unknown name, a missing file, a
+            connection failure, a truncated transfer, a sha256 mismatch (the
+            file is discarded) or `ZOO_OFFLINE=1` without a cached copy.
+
+    Example:
+
+    >>> path = zoo.hub.download("cgan-fashion-mnist", format="onnx")
+    """
+    entry = catalogue_module.load_catalogue(catalogue).get(name)
+    if format not in FORMATS:
+        raise unknown_name_error("format", format, FORMATS)
+    fetcher = _Fetcher(entry, source, cache_dir, timeout, progress)
+    if format in ("keras", "onnx", "manifest"):
+        return fetcher.file(entry.files[format])
+    if format == "savedmodel":
+        return _unzipped_saved_model(fetcher.file(entry.files["savedmodel"]), fetcher.folder)
+    if format == "test_vectors":
+        for item in entry.test_vectors:
+            fetcher.file(item)
+        return os.path.join(fetcher.folder, TEST_VECTORS_FOLDER)
+    for item in entry.all_files():
+        fetcher.file(item)
+    return fetcher.folder
+
+
+def pretrained(name, *, source=None, cache_dir=None, catalogue=None):
+    """Returns the published Keras generator `name`, downloaded once and verified.
+
+    The model maps `z` float32 `[batch, latent_dim]` (and `label` int
+    `[batch]` for conditional models) to `image` float32 `[batch, H, W, C]` in
+    [-1, 1]. It is loaded with `compile=False`.
+
+    Example:
+
+    >>> g = zoo.pretrained("dcgan-fashion-mnist")
+    >>> images = g(zoo.latent.sample_latent(16, 64, seed=0), training=False)  # [16, 28, 28, 1]
+    """
+    entry = catalogue_module.load_catalogue(catalogue).get(name)
+    path = download(name, "keras", source=source, cache_dir=cache_dir, catalogue=catalogue)
+    import keras
+
+    import zoo.variants  # noqa: F401  (registers the zoo's serializable classes)
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a file it cannot read.
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ZooError(f"Could not load the pretrained generator '{name}' from {path} ({first}).") from error
+    shape = tuple(int(d) for d in model.output.shape[1:])
+    if shape != entry.image_shape or int(model.count_params()) != entry.parameters:
+        raise ZooError(
+            f"The pretrained generator '{name}' does not match its catalogue entry (output {shape}, "
+            f"{model.count_params()} parameters; catalogue: {entry.image_shape}, {entry.parameters})."
+        )
+    return model
+
+
+class _Fetcher:
+    """Fetches the files of one entry into its cache folder; resolves the source lazily."""
+
+    def __init__(self, entry, source, cache_dir, timeout, progress):
+        self.entry = entry
+        self.requested_source = source
+        self.timeout = timeout
+        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
+        root = os.path.abspath(os.fspath(cache_dir)) if cache_dir is not None else default_cache_dir()
+        self.folder = os.path.join(root, entry.name, entry.version)
+        self._source = None
+
+    def file(self, item):
+        """Returns the verified cached path of `item`, downloading it if needed."""
+        path = os.path.join(self.folder, *item.path.split("/"))
+        damaged = False
+        if os.path.isfile(path):
+            if _matches(path, item):
+                return path
+            remove_path(path)
+            damaged = True
+            print(f"zoo: the cached {path} did not match its sha256 and was deleted.", file=sys.stderr)
+        source = self._resolve(item, path, damaged)
+        self._transfer(source, item, path)
+        return path
+
+    def _resolve(self, item, path, damaged):
+        if self._source is None:
+            try:
+                self._source = sources.resolve_source(self.requested_source)
+            except ZooError:
+                if offline():
+                    raise self._offline_error(item, path, damaged, None) from None
+                raise
+        if offline() and self._source.network:
+            raise self._offline_error(item, path, damaged, self._source)
+        return self._source
+
+    def _offline_error(self, item, path, damaged, source):
+        state = "was damaged (sha256 mismatch) and was deleted" if damaged else "is not in the cache"
+        origin = f" from {source.describe()}" if source is not None else ""
+        return ZooError(
+            f"ZOO_OFFLINE=1 and {item.path} of '{self.entry.name}' {state} ({path}); "
+            f"unset ZOO_OFFLINE to download it{origin}."
+        )
+
+    def _transfer(self, source, item, path):
+        what = f"{item.path} of '{self.entry.name}'"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.part-")
+        except OSError as error:
+            raise ZooError(
+                f"Cannot write to the cache {os.path.dirname(path)} ({error.strerror or error}); "
+                "set ZOO_CACHE to a writable folder."
+            ) from None
+        try:
+            with os.fdopen(handle, "wb") as out:
+                stream, length, url = sources.open_stream(source, self.entry.name, item.path, self.timeout)
+                with stream:
+                    if length is not None and length != item.size:
+                        raise ZooError(
+                            f"{url} is {length} bytes but the catalogue lists {item.size} for {what}; "
+                            "the source holds another file. Nothing was cached."
+                        )
+                    received, digest = self._copy(stream, out, item, url, what)
+            if received < item.size:
+                raise ZooError(
+                    f"Download of {what} from {url}: the transfer ended after {received} of {item.size} bytes. "
+                    "Nothing was cached; try again."
+                )
+            if received > item.size or digest != item.sha256:
+                raise ZooError(
+                    f"{what} from {url}: sha256 mismatch (expected {item.sha256[:16]}..., got {digest[:16]}...); "
+                    "the file was discarded."
+                )
+            os.replace(temporary, path)
+        except BaseException:
+            remove_path(temporary)
+            raise
+
+    def _copy(self, stream, out, item, url, what):
+        digest = hashlib.sha256()
+        received = 0
+        bar = _progress_bar(item.size, f"{self.entry.name}/{item.path}") if self.progress else None
+        try:
+            while received <= item.size:
+                try:
+                    chunk = stream.read(CHUNK_SIZE)
+                except Exception as error:  # IncompleteRead, ConnectionResetError, timeouts
+                    raise ZooError(
+                        f"Download of {what} from {url}: the transfer ended after {received} of {item.size} "
+                        f"bytes ({sources.describe_failure(error)}). Nothing was cached; try again."
+                    ) from None
+                if not chunk:
+                    break
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        return received, digest.hexdigest()
+
+
+def _matches(path, item):
+    return os.path.getsize(path) == item.size and sha256_file(path) == item.sha256
+
+
+def _progress_bar(total, description):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description, leave=False, file=sys.stderr)
+
+
+def _unzipped_saved_model(zip_path, folder):
+    """Returns `folder/saved_model/`, (re-)extracted from the verified zip unless it matches it."""
+    target = os.path.join(folder, SAVED_MODEL_FOLDER)
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            members = _saved_model_members(archive, zip_path)
+            if os.path.isdir(target) and _tree_matches(target, members):
+                return target
+            with atomic_path(target, directory=True) as temporary:
+                for info, relative in members:
+                    destination = os.path.join(temporary, *relative.split("/"))
+                    if info.is_dir():
+                        os.makedirs(destination, exist_ok=True)
+                        continue
+                    os.makedirs(os.path.dirname(destination), exist_ok=True)
+                    with archive.open(info) as source, open(destination, "wb") as out:
+                        shutil.copyfileobj(source, out)
+    except (zipfile.BadZipFile, zlib.error) as error:
+        raise ZooError(f"{zip_path} is not a readable zip ({error}); delete it and download again.") from None
+    return target
+
+
+def _saved_model_members(archive, zip_path):
+    """`[(ZipInfo, path inside saved_model/)]`, refusing names that leave the folder."""
+    members = []
+    prefix = SAVED_MODEL_FOLDER + "/"
+    for info in archive.infolist():
+        name = info.filename
+        relative = name[len(prefix):] if name.startswith(prefix) else None
+        if relative == "":
+            continue
+        stripped = relative.rstrip("/") if relative is not None else None
+        if not stripped or not catalogue_module.FILE_PATTERN.match(stripped):
+            raise ZooError(f"{zip_path}: unexpected member {name!r}; a saved_model.zip holds saved_model/... only.")
+        members.append((info, stripped))
+    return members
+
+
+def _tree_matches(folder, members):
+    """Whether `folder` holds exactly the zip's files, with the same sizes and CRC-32s."""
+    expected = {relative: info for info, relative in members if not info.is_dir()}
+    found = set()
+    for root, _, files in os.walk(folder):
+        for name in files:
+            found.add(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
+    if found != set(expected):
+        return False
+    for relative, info in expected.items():
+        path = os.path.join(folder, *relative.split("/"))
+        if os.path.getsize(path) != info.file_size or _crc32(path) != info.CRC:
+            return False
+    return True
+
+
+def _crc32(path):
+    value = 0
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            value = zlib.crc32(chunk, value)
+    return value & 0xFFFFFFFF

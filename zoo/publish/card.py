@@ -1,0 +1,353 @@
+"""The model card: `models/<name>/card.json`, its README.md and samples.png.
+
+`card.json` is the single source of truth about a published generator; the
+README (ONNX Model Zoo headings: Description, Model, Inference, Dataset,
+Training, Validation, References, Licence, Limits) and the catalogue are
+generated from it, never parsed back.
+"""
+
+from zoo.hub.catalogue import FORMAT_VERSION
+
+LICENCE = "Apache-2.0"
+SAMPLES_SEED = 0
+SAMPLES_COLUMNS = 8
+SUMMARY_METRICS = (
+    "fd", "kid", "classifier_score", "precision", "recall", "density", "coverage",
+    "conditional_accuracy", "inception_fid",
+)
+DATASETS = {
+    "fashion_mnist": {
+        "title": "Fashion-MNIST",
+        "licence": "Fashion-MNIST: MIT, © Zalando SE",
+        "train_images": 60_000,
+        "url": "https://github.com/zalandoresearch/fashion-mnist",
+        "reference": ("Xiao, Rasul & Vollgraf 2017, Fashion-MNIST", "https://arxiv.org/abs/1708.07747"),
+    },
+}
+REFERENCES = {
+    "mlp_gan": [("Goodfellow et al. 2014, Generative Adversarial Nets", "https://arxiv.org/abs/1406.2661")],
+    "dcgan": [("Radford, Metz & Chintala 2016, DCGAN", "https://arxiv.org/abs/1511.06434")],
+    "cgan": [("Mirza & Osindero 2014, Conditional GANs", "https://arxiv.org/abs/1411.1784")],
+    "wgan_gp": [("Gulrajani et al. 2017, Improved Training of Wasserstein GANs", "https://arxiv.org/abs/1704.00028")],
+    "sngan": [("Miyato et al. 2018, Spectral Normalization for GANs", "https://arxiv.org/abs/1802.05957")],
+    "lsgan": [("Mao et al. 2017, Least Squares GANs", "https://arxiv.org/abs/1611.04076")],
+    "projection_cgan": [("Miyato & Koyama 2018, cGANs with Projection Discriminator", "https://arxiv.org/abs/1802.05637")],
+}
+EMA_REFERENCE = ("Yazici et al. 2019, The Unusual Effectiveness of Averaging in GAN Training", "https://arxiv.org/abs/1806.04498")
+
+
+def build_card(name, description, settings, manifest, export_report, evaluation, *, data_licence, samples=None,
+               limits=None):
+    """The card dict (`models/<name>/card.json`): every fact the README, the catalogue and users need."""
+    model = manifest["model"]
+    result = settings["result"]
+    dataset = settings["dataset"]
+    variant_config = settings.get("variant_config") or {}
+    references = [{"title": title, "url": url} for title, url in REFERENCES.get(settings["variant"], [])]
+    if variant_config.get("ema_decay"):
+        references.append({"title": EMA_REFERENCE[0], "url": EMA_REFERENCE[1]})
+    if dataset in DATASETS:
+        title, url = DATASETS[dataset]["reference"]
+        references.append({"title": title, "url": url})
+    steps = run_result(settings, "generator_steps", "steps")
+    card = {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "description": description,
+        "variant": settings["variant"],
+        "dataset": dataset,
+        "data_licence": data_licence,
+        "licence": LICENCE,
+        "model": {
+            "latent_dim": model["latent_dim"],
+            "latent_distribution": model.get("latent_distribution", "standard_normal"),
+            "num_classes": model.get("num_classes"),
+            "class_names": model.get("class_names"),
+            "image_shape": model["image_shape"],
+            "image_layout": model.get("image_layout", "NHWC"),
+            "value_range": model.get("output_range", [-1.0, 1.0]),
+            "parameters": model["parameters"],
+            "variant_config": variant_config,
+        },
+        "io": manifest["io"],
+        "export": {
+            "formats": manifest["formats"],
+            "opset": manifest.get("opset"),
+            "tolerance": export_report.tolerance,
+            "max_abs_error": {row.format: row.max_abs for row in export_report.rows if row.gated},
+            "versions": manifest.get("versions", {}),
+        },
+        "training": {
+            "steps": steps,
+            "images_seen": result.get("images_seen") or (steps or 0) * settings.get("batch_size", 0),
+            "epochs": settings.get("epochs"),
+            "batch_size": settings.get("batch_size"),
+            "seed": settings.get("seed"),
+            "take": settings.get("take"),
+            "seconds": run_result(settings, "seconds", "seconds_total", "seconds_this_session"),
+            "machine": result.get("machine", {}),
+            "recipe": f"models/{name}/recipe.toml",
+            "command": f"zoo train --recipe models/{name}/recipe.toml --out runs/{name}",
+        },
+        "metrics": None,
+        "samples": samples,
+        "references": references,
+        "limits": limits or default_limits(settings, model),
+    }
+    if evaluation is not None:
+        protocol = evaluation["protocol"]
+        card["metrics"] = {
+            "values": evaluation["metrics"],
+            "protocol": protocol,
+            "class_histogram": evaluation.get("class_histogram"),
+            "source": evaluation.get("source"),
+            "notes": evaluation.get("notes", []),
+            "command": (
+                f"zoo evaluate export/{name} --dataset {protocol.get('dataset', dataset)} "
+                f"--n {protocol.get('n')} --seed {protocol.get('seed')} --json"
+            ),
+        }
+    return card
+
+
+def default_limits(settings, model):
+    height, width, channels = model["image_shape"]
+    title = DATASETS.get(settings["dataset"], {}).get("title", settings["dataset"])
+    colour = "greyscale" if channels == 1 else "colour"
+    return (
+        f"Draws {height}x{width} {colour} images like those of {title} and nothing else. Samples can show "
+        "artefacts, blur and missing modes (compare recall and coverage). The metrics use the zoo's own "
+        f"{title} classifier features: they compare zoo models with each other, not with Inception-FID "
+        "figures in papers. Trained with a small CPU budget (see Training): a baseline, not the state of the art."
+    )
+
+
+def metrics_summary(metrics):
+    """Flat `{metric: value, n, seed, dataset, command}` of a card's metrics (`{}` if none)."""
+    if not metrics:
+        return {}
+    summary = {key: metrics["values"][key] for key in SUMMARY_METRICS if metrics["values"].get(key) is not None}
+    protocol = metrics.get("protocol", {})
+    summary.update({"n": protocol.get("n"), "seed": protocol.get("seed"), "dataset": protocol.get("dataset")})
+    summary["command"] = metrics["command"]
+    return summary
+
+
+def machine_summary(machine):
+    if not machine:
+        return "not recorded"
+    devices = ", ".join(machine.get("devices") or []) or "?"
+    return (
+        f"{machine.get('cpu_count', '?')} CPU cores ({machine.get('processor') or '?'}), devices: {devices}, "
+        f"TensorFlow {machine.get('tensorflow', '?')}"
+    )
+
+
+METRIC_ROWS = (
+    ("fd", "Fréchet distance (classifier features)", "lower"),
+    ("kid", "KID", "lower"),
+    ("classifier_score", "classifier score", "higher"),
+    ("precision", "precision (k=5)", "higher"),
+    ("recall", "recall (k=5)", "higher"),
+    ("density", "density (k=5)", "~1"),
+    ("coverage", "coverage (k=5)", "higher"),
+    ("conditional_accuracy", "conditional accuracy", "higher"),
+    ("inception_fid", "Inception-FID", "lower"),
+)
+
+
+def render_readme(card, sizes):
+    """The model card as Markdown (ONNX Model Zoo headings), from `card` and the files' sizes."""
+    name, model, training = card["name"], card["model"], card["training"]
+    height, width, channels = model["image_shape"]
+    title = DATASETS.get(card["dataset"], {}).get("title", card["dataset"])
+    conditional = model.get("num_classes") is not None
+    samples = card.get("samples") or {}
+    labels_example = f", labels=list(range({model['num_classes']}))" if conditional else ""
+    count = model["num_classes"] if conditional else 16
+    feeds = '{"z": z, "label": np.arange(%d) %% %d}' % (count, model["num_classes"]) if conditional else '{"z": z}'
+    lines = [
+        f"# {name}",
+        "",
+        "<!-- Generated by `zoo publish` from card.json; do not edit by hand. -->",
+        "",
+        card["description"],
+        "",
+        f"![{name} samples](samples.png)",
+        "",
+        f"*{samples.get('layout', '')} samples from latent seed {samples.get('seed', SAMPLES_SEED)}.*",
+        "",
+        "## Description",
+        "",
+        f"A `{card['variant']}` generator ({model['parameters']:,} parameters) trained on {title}"
+        + (f" that draws an image of the class it is asked for ({model['num_classes']} classes)." if conditional else "."),
+        "It is published as a Keras file, an ONNX file and a zipped TensorFlow SavedModel that compute the same "
+        f"images (checked within {card['export']['tolerance'].get('atol')}), with test vectors beside them.",
+        "",
+        "```python",
+        "import zoo",
+        f'g = zoo.pretrained("{name}")  # keras.Model, downloaded once, sha256-checked, cached',
+        f'images = zoo.loading.load_sampler("{name}").generate({count}, seed=0{labels_example})',
+        "```",
+        "",
+        "```bash",
+        f"zoo sample {name} --n 64 --out grid.png",
+        f"zoo download {name} --format onnx   # prints the local path",
+        "```",
+        "",
+        "## Model",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| variant | `{card['variant']}` |",
+        f"| parameters | {model['parameters']:,} |",
+        f"| latent | `z` ~ N(0, 1), {model['latent_dim']}-d |",
+        f"| classes | {_class_list(model) if conditional else 'unconditional'} |",
+        f"| output | {height}x{width}x{channels} ({model.get('image_layout', 'NHWC')}) in "
+        f"[{model['value_range'][0]:g}, {model['value_range'][1]:g}] |",
+        "| files | " + ", ".join(f"`{file}` ({size / 1e6:.2f} MB)" for file, size in sizes.items()) + " |",
+        f"| ONNX opset | {card['export'].get('opset')} |",
+        "| parity vs Keras (max abs) | "
+        + ", ".join(f"{fmt} {error:.1e}" for fmt, error in card["export"]["max_abs_error"].items()) + " |",
+        "",
+        "## Inference",
+        "",
+        "### Input",
+        "",
+        "| name | dtype | shape | meaning |",
+        "|---|---|---|---|",
+    ]
+    for port in card["io"]["inputs"]:
+        meaning = "latent vector, standard normal" if port["name"] == "z" else f"class index in 0..{model['num_classes'] - 1}"
+        lines.append(f"| `{port['name']}` | {port['dtype']} | {_shape(port['shape'])} | {meaning} |")
+    lines += ["", "### Output", "", "| name | dtype | shape | meaning |", "|---|---|---|---|"]
+    for port in card["io"]["outputs"]:
+        lines.append(f"| `{port['name']}` | {port['dtype']} | {_shape(port['shape'])} | pixels in [-1, 1]; `(x + 1) * 127.5` gives uint8 |")
+    lines += [
+        "",
+        "```python",
+        "import numpy as np, onnxruntime as ort, zoo",
+        f'session = ort.InferenceSession(zoo.hub.download("{name}", format="onnx"))',
+        f"z = zoo.latent.sample_latent({count}, {model['latent_dim']}, seed=0)",
+        f'images = session.run(["image"], {feeds})[0]',
+        "```",
+        "",
+        "## Dataset",
+        "",
+        f"{title} (`{card['dataset']}`), training split"
+        + (f" ({DATASETS[card['dataset']]['train_images']:,} images)" if card["dataset"] in DATASETS else "")
+        + (f", first {training['take']:,} images only" if training.get("take") else "")
+        + f". Licence: {card['data_licence']}."
+        + (f" Source: {DATASETS[card['dataset']]['url']}" if card["dataset"] in DATASETS else ""),
+        "",
+        "## Training",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| steps | {_number(training.get('steps'))} generator updates, {_number(training.get('images_seen'))} images seen |",
+        f"| epochs, batch size, seed | {training.get('epochs')}, {training.get('batch_size')}, {training.get('seed')} |",
+        f"| wall-clock time | {_duration(training.get('seconds'))} |",
+        f"| machine | {machine_summary(training.get('machine'))} |",
+        "| recipe | [`recipe.toml`](recipe.toml) |",
+        "",
+        "```bash",
+        training["command"],
+        "```",
+        "",
+        "## Validation",
+        "",
+    ]
+    lines += _validation_lines(card["metrics"])
+    lines += ["", "## References", ""]
+    lines += [f"- {reference['title']}: {reference['url']}" for reference in card["references"]]
+    lines += [
+        "",
+        "## Licence",
+        "",
+        f"Weights: {card['licence']}. Training data: {card['data_licence']}.",
+        "",
+        "## Limits",
+        "",
+        card["limits"],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _validation_lines(metrics):
+    if not metrics:
+        return ["Not measured for this publication."]
+    values, protocol = metrics["values"], metrics.get("protocol", {})
+    lines = ["| metric | value | better |", "|---|---|---|"]
+    for key, label, better in METRIC_ROWS:
+        if values.get(key) is not None:
+            lines.append(f"| {label} | {values[key]:.4g} | {better} |")
+    classifier = protocol.get("classifier") or {}
+    lines += [
+        "",
+        f"{protocol.get('n')} samples (latent seed {protocol.get('seed')}) against the {protocol.get('dataset')} "
+        f"{protocol.get('reference_split', 'test')} split, in the feature space of the zoo's published classifier"
+        + (f" (sha256 {classifier['sha256'][:16]}...)" if classifier.get("sha256") else "")
+        + "; the full protocol is in `card.json`. Reproduce with:",
+        "",
+        "```bash",
+        metrics["command"],
+        "```",
+    ]
+    return lines
+
+
+def _class_list(model):
+    names = model.get("class_names") or [str(index) for index in range(model["num_classes"])]
+    return f"{model['num_classes']}: " + ", ".join(f"{index} {label}" for index, label in enumerate(names))
+
+
+def _shape(shape):
+    return "[" + ", ".join(str(dim) for dim in shape) + "]"
+
+
+def _number(value):
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _duration(seconds):
+    if not isinstance(seconds, (int, float)):
+        return "not recorded"
+    minutes = round(seconds / 60)
+    text = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{seconds / 60:.1f} min"
+    return f"{text} ({seconds:,.0f} s)"
+
+
+def render_samples(generator_path, model, name):
+    """PNG bytes of the card's grid and a description of it.
+
+    Unconditional: 8 x 8 images from latent seed 0. Conditional: one row per
+    class (8 columns), latent seed 0.
+    """
+    import keras
+
+    from zoo.images import encode_png, make_grid
+    from zoo.loading import GeneratorSampler
+
+    generator = keras.saving.load_model(generator_path, compile=False)
+    sampler = GeneratorSampler(generator, model["latent_dim"], model.get("num_classes"))
+    if sampler.conditional:
+        labels = [label for label in range(sampler.num_classes) for _ in range(SAMPLES_COLUMNS)]
+        images = sampler.generate(len(labels), labels=labels, seed=SAMPLES_SEED)
+        layout = f"{sampler.num_classes} rows (one per class, in class order) x {SAMPLES_COLUMNS}"
+    else:
+        images = sampler.generate(SAMPLES_COLUMNS * SAMPLES_COLUMNS, seed=SAMPLES_SEED)
+        layout = f"{SAMPLES_COLUMNS} x {SAMPLES_COLUMNS}"
+    grid = make_grid(images, columns=SAMPLES_COLUMNS)
+    command = f"zoo sample {name} --n {len(images)} --seed {SAMPLES_SEED} --columns {SAMPLES_COLUMNS}"
+    if sampler.conditional:
+        command += " --labels " + ",".join(str(label) for label in labels)
+    return encode_png(grid), {"file": "samples.png", "seed": SAMPLES_SEED, "layout": layout, "command": command}
+
+
+def run_result(settings, *keys):
+    result = settings.get("result") or {}
+    for key in keys:
+        if result.get(key) is not None:
+            return result[key]
+    return None

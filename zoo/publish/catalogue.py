@@ -1,0 +1,197 @@
+"""The published index and the packaged catalogue, regenerated from the repository.
+
+`export/manifest.json` (the index) lists every published name's files with
+sha256 and size, its formats and facts; `zoo/catalogue.json` (shipped in the
+package, read by `zoo.hub`) joins it with `models/<name>/card.json`. Both are
+generated, deterministic (sorted keys, no dates) and never edited by hand.
+"""
+
+import json
+import os
+import shutil
+
+from zoo.errors import ZooError
+from zoo.files import sha256_file, write_bytes_atomically
+from zoo.hub.catalogue import CATALOGUE_FILE, FORMAT_VERSION, check_name
+from zoo.publish.card import machine_summary, metrics_summary
+
+CARD_FILE = "card.json"
+INDEX_FILE = "manifest.json"
+MODEL_FORMATS = ("keras", "onnx", "savedmodel")
+
+
+def repository_root(repo_root=None):
+    """`repo_root`, or the checkout holding this package (with `pyproject.toml`)."""
+    if repo_root is not None:
+        root = os.path.abspath(os.fspath(repo_root))
+        if not os.path.isdir(root):
+            raise ZooError(f"No such repository folder: {root}. Pass --repo-root of a keras-gan-zoo checkout.")
+        return root
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # zoo/publish/ -> repo
+    if not os.path.isfile(os.path.join(root, "pyproject.toml")):
+        raise ZooError(
+            f"This installation is not a source checkout ({root} has no pyproject.toml); "
+            "publish from a clone of the repository or pass --repo-root."
+        )
+    return root
+
+
+def build_index(repo_root):
+    """The `export/manifest.json` index: every published name's files, formats and facts.
+
+    Raises:
+        ZooError: when a published folder and its manifest disagree (a file
+            missing, changed, or not listed).
+    """
+    from zoo.export.manifest import file_entries, read_manifest
+
+    root = repository_root(repo_root)
+    index = {"format_version": FORMAT_VERSION, "generated_by": "zoo publish (zoo.publish.rebuild_catalogue)", "models": {}}
+    for name in published_names(root):
+        folder = os.path.join(root, "export", name)
+        if not os.path.isdir(folder):
+            raise ZooError(f"models/{name}/{CARD_FILE} exists but export/{name}/ does not; publish it again or remove the card.")
+        manifest = read_manifest(folder)
+        on_disk = file_entries(folder)
+        for relative in sorted(set(on_disk) | set(manifest["files"])):
+            if on_disk.get(relative) != manifest["files"].get(relative):
+                problem = "is missing" if relative not in on_disk else (
+                    "is not listed in manifest.json" if relative not in manifest["files"] else "does not match manifest.json"
+                )
+                raise ZooError(f"export/{name}/{relative} {problem}; publish '{name}' again (zoo publish --force).")
+        manifest_path = os.path.join(folder, "manifest.json")
+        files = dict(on_disk)
+        files["manifest.json"] = {"sha256": sha256_file(manifest_path), "size": os.path.getsize(manifest_path)}
+        index["models"][name] = {
+            "formats": manifest["formats"],
+            "files": files,
+            "model": manifest["model"],
+            "io": manifest["io"],
+            "opset": manifest.get("opset"),
+        }
+    return index
+
+
+def build_catalogue(repo_root, index=None):
+    """The packaged catalogue dict, from `models/*/card.json` and the index."""
+    root = repository_root(repo_root)
+    index = build_index(root) if index is None else index
+    models = {}
+    for name, item in index["models"].items():
+        card = read_card(root, name)
+        files = item["files"]
+        facts = item["model"]
+        for key, card_value in (
+            ("latent_dim", card["model"]["latent_dim"]),
+            ("num_classes", card["model"]["num_classes"]),
+            ("image_shape", card["model"]["image_shape"]),
+            ("parameters", card["model"]["parameters"]),
+        ):
+            if facts.get(key) != card_value:
+                raise ZooError(f"models/{name}/{CARD_FILE} says {key}={card_value!r} but export/{name}/manifest.json says {facts.get(key)!r}.")
+        entry_files = {fmt: {"path": item["formats"][fmt], **files[item["formats"][fmt]]} for fmt in MODEL_FORMATS}
+        entry_files["manifest"] = {"path": "manifest.json", **files["manifest.json"]}
+        training = card["training"]
+        models[name] = {
+            "description": card["description"],
+            "variant": card["variant"],
+            "dataset": card["dataset"],
+            "data_licence": card["data_licence"],
+            "licence": card["licence"],
+            "latent_dim": card["model"]["latent_dim"],
+            "image_shape": card["model"]["image_shape"],
+            "num_classes": card["model"]["num_classes"],
+            "class_names": card["model"]["class_names"],
+            "value_range": card["model"]["value_range"],
+            "parameters": card["model"]["parameters"],
+            "files": entry_files,
+            "test_vectors": [
+                {"path": path, **files[path]} for path in sorted(files) if path.startswith("test_data_set_0/")
+            ],
+            "metrics": metrics_summary(card.get("metrics")),
+            "training": {
+                "steps": training.get("steps"),
+                "images_seen": training.get("images_seen"),
+                "seconds": training.get("seconds"),
+                "machine": machine_summary(training.get("machine")),
+                "command": training.get("command"),
+            },
+            "recipe": training["recipe"],
+            "card": f"models/{name}/README.md",
+        }
+    return {"format_version": FORMAT_VERSION, "generated_by": index["generated_by"], "models": models}
+
+
+def rebuild_catalogue(repo_root=None, write=True):
+    """Regenerates `export/manifest.json` and `zoo/catalogue.json`; returns the catalogue.
+
+    Example:
+
+    >>> catalogue = rebuild_catalogue(".")
+    >>> sorted(catalogue["models"])
+    ['cgan-fashion-mnist', 'dcgan-fashion-mnist']
+    """
+    root = repository_root(repo_root)
+    index = build_index(root)
+    catalogue = build_catalogue(root, index)
+    if write:
+        write_bytes_atomically(os.path.join(root, "export", INDEX_FILE), json_bytes(index))
+        write_bytes_atomically(os.path.join(root, "zoo", CATALOGUE_FILE), json_bytes(catalogue))
+    return catalogue
+
+
+def published_names(repo_root):
+    """Names with a `models/<name>/card.json`, sorted."""
+    models = os.path.join(repo_root, "models")
+    if not os.path.isdir(models):
+        return []
+    names = []
+    for name in sorted(os.listdir(models)):
+        if os.path.isfile(os.path.join(models, name, CARD_FILE)):
+            try:
+                names.append(check_name(name))
+            except ZooError:
+                raise ZooError(f"models/{name}/ holds a {CARD_FILE} but '{name}' is not a valid published name.") from None
+    return names
+
+
+def read_card(repo_root, name):
+    path = os.path.join(repo_root, "models", name, CARD_FILE)
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise ZooError(f"{path}: not readable JSON ({error}).") from None
+
+
+def release_assets(repo_root=None, out_dir="release-assets"):
+    """Copies every published file to `out_dir/<name>--<file>` for a flat host (a GitHub release).
+
+    Download them with `ZOO_HUB_URL='https://github.com/OWNER/REPO/releases/download/TAG/{asset}'`.
+
+    Returns:
+        The sorted list of written paths.
+    """
+    root = repository_root(repo_root)
+    from zoo.hub.sources import asset_name
+
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for name, item in build_index(root)["models"].items():
+        for relative in item["files"]:
+            destination = os.path.join(out_dir, asset_name(name, relative))
+            shutil.copyfile(os.path.join(root, "export", name, *relative.split("/")), destination)
+            written.append(destination)
+    return sorted(written)
+
+
+def json_bytes(value):
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False, default=_jsonable) + "\n").encode("utf-8")
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"Not JSON serializable: {type(value).__name__}")
