@@ -1,0 +1,56 @@
+"""`zoo serve MODEL...`: an HTTP service and web page over exported generators."""
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve exported generators over HTTP (onnxruntime, no TensorFlow)",
+        description="Serves exported generators: a web page at /, the API at /v1/..., "
+        "OpenAPI docs at /docs. Needs the `serve` extra (FastAPI, uvicorn).",
+    )
+    parser.add_argument(
+        "models", nargs="+", metavar="MODEL",
+        help="an artifact folder, an .onnx file or a pretrained name; NAME=MODEL serves it as NAME",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)")
+    parser.add_argument("--workers", type=int, help="threads running onnxruntime (default: usable CPUs, at most 4)")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads per call (default: 1)")
+    parser.add_argument("--no-batching", action="store_true", help="run every request on its own")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.set_defaults(handler=run)
+
+
+def parse_model(text):
+    """`"NAME=PATH"` -> `("NAME", "PATH")`; `"PATH"` -> `(None, "PATH")`."""
+    name, separator, path = text.partition("=")
+    if separator and name and path and "/" not in name:
+        return name, path
+    return None, text
+
+
+def run(args):
+    from zoo.errors import ZooError
+
+    if not 0 <= args.port <= 65535:
+        raise ZooError(f"--port must be in 0..65535. Received: --port {args.port}.")
+    if args.workers is not None and args.workers < 1:
+        raise ZooError(f"--workers must be a positive integer. Received: --workers {args.workers}.")
+    try:
+        from zoo.serving.app import serve
+    except ImportError as error:
+        raise ZooError(
+            f"`zoo serve` needs FastAPI and uvicorn ({error.name} is missing). "
+            "Install them with `pip install keras-gan-zoo[serve]`."
+        ) from None
+    from zoo.serving import OnnxGenerator
+
+    generators = []
+    for text in args.models:
+        name, model = parse_model(text)
+        generators.append(OnnxGenerator(model, name=name, threads=args.threads))
+    serve(
+        generators, host=args.host, port=args.port, workers=args.workers,
+        batching=not args.no_batching, access_log=args.access_log,
+    )
+    return 0

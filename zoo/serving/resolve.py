@@ -1,0 +1,82 @@
+"""Finding the ONNX file of a generator given as a folder, a file or a name.
+
+`find_pretrained` is the one place that turns a pretrained name into a file: it
+asks the hub (`zoo.hub`, which imports neither TensorFlow nor Keras), so names
+resolve from the packaged catalogue into the sha256-verified cache.
+"""
+
+import os
+import pathlib
+
+from zoo.errors import ZooError
+
+ONNX_FILE = "generator.onnx"
+
+
+def find_pretrained(name):
+    """Returns the verified local ONNX file of the pretrained generator `name`.
+
+    Args:
+        name: a pretrained name such as `"cgan-fashion-mnist"`.
+
+    Raises:
+        ZooError: if the name is unknown or the file cannot be fetched.
+
+    Example:
+
+    >>> find_pretrained("cgan-fashion-mnist")
+    PosixPath('~/.cache/keras-gan-zoo/cgan-fashion-mnist/.../generator.onnx')
+    """
+    from zoo import hub
+
+    return pathlib.Path(hub.download(name, format="onnx"))
+
+
+def list_pretrained():
+    """Names of the pretrained generators `find_pretrained` can resolve."""
+    from zoo import hub
+
+    return [entry.name for entry in hub.list_pretrained()]
+
+
+def resolve_onnx(model):
+    """Returns `(onnx_path, default_name)` for a folder, an `.onnx` file or a name.
+
+    Args:
+        model: an artifact folder holding `generator.onnx`, a path to an `.onnx`
+            file, or a pretrained name (see `find_pretrained`).
+
+    Example:
+
+    >>> resolve_onnx("export/cgan-fashion-mnist")
+    (PosixPath('export/cgan-fashion-mnist/generator.onnx'), 'cgan-fashion-mnist')
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(
+            "model must be a folder, an .onnx file or a pretrained name. "
+            f"Received: model of type {type(model).__name__}."
+        )
+    path = pathlib.Path(model)
+    if path.is_dir():
+        onnx_path = path / ONNX_FILE
+        if not onnx_path.is_file():
+            raise ZooError(
+                f"The folder holds no {ONNX_FILE}. Received: model={str(model)!r}. "
+                "Pass an artifact folder written by `zoo export`, or an .onnx file."
+            )
+        return onnx_path, path.resolve().name
+    if path.is_file():
+        if path.suffix != ".onnx":
+            raise ZooError(
+                f"Expected an .onnx file. Received: model={str(model)!r}. "
+                "Pass an artifact folder, an .onnx file or a pretrained name."
+            )
+        default_name = path.resolve().parent.name if path.name == ONNX_FILE else path.stem
+        return path, default_name
+    text = os.fspath(model)
+    if text.endswith(".onnx") or os.sep in text or (os.altsep and os.altsep in text):
+        raise ZooError(
+            f"No such file or folder. Received: model={text!r}. "
+            "Pass an artifact folder, an .onnx file or a pretrained name."
+        )
+    return pathlib.Path(find_pretrained(text)), text

@@ -1,0 +1,71 @@
+"""The request bodies of the HTTP service, with their limits (pydantic models).
+
+Integers are strict: `"7"`, `7.0` and `true` are not seeds. Unknown fields are
+refused, so a typo (`"seeds"`) is a 422 naming it rather than a silent default.
+`ALLOWED` tells, per field, what an error message should offer instead.
+"""
+
+from typing import Annotated, List, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+MAX_IMAGES = 256
+MAX_STEPS = 64
+MAX_SEED = 2**63 - 1
+
+Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
+Labels = Optional[Union[StrictInt, Annotated[List[StrictInt], Field(max_length=MAX_IMAGES)]]]
+
+
+class GenerateRequest(BaseModel):
+    """Body of `POST /v1/generate`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Optional[str] = Field(None, description="Model name; may be left out when one model is served.")
+    n: StrictInt = Field(1, ge=1, le=MAX_IMAGES, description="Number of images.")
+    seed: Optional[Seed] = Field(None, description="Latent seed; a random one (returned in X-Seed) if left out.")
+    labels: Labels = Field(
+        None,
+        description="Conditional models: one class for all images or one per image; "
+        "left out: classes 0, 1, 2, ... in turn. Unconditional models: leave out.",
+    )
+    format: Literal["png", "npy", "json"] = Field(
+        "png", description="png: a grid image; npy: uint8 [n, H, W, C]; json: the same as lists."
+    )
+
+
+class InterpolateRequest(BaseModel):
+    """Body of `POST /v1/interpolate`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Optional[str] = Field(None, description="Model name; may be left out when one model is served.")
+    seed_a: Seed = Field(..., description="Seed of the first frame.")
+    seed_b: Seed = Field(..., description="Seed of the last frame.")
+    steps: StrictInt = Field(8, ge=2, le=MAX_STEPS, description="Number of frames.")
+    labels: Labels = Field(None, description="As in /v1/generate, for the frames.")
+    method: Literal["slerp", "linear"] = Field("slerp", description="Path between the two latents.")
+    format: Literal["png", "npy", "json"] = Field(
+        "png", description="png: the frames side by side in one row without padding."
+    )
+
+
+ALLOWED = {
+    "model": "the name of a served model (GET /v1/models)",
+    "n": f"an integer in 1..{MAX_IMAGES}",
+    "steps": f"an integer in 2..{MAX_STEPS}",
+    "seed": f"an integer in 0..{MAX_SEED}, or null",
+    "seed_a": f"an integer in 0..{MAX_SEED}",
+    "seed_b": f"an integer in 0..{MAX_SEED}",
+    "labels": "an integer class or a list of one per image",
+    "format": "png, npy, json",
+    "method": "slerp, linear",
+    "body": "a JSON object",
+}
+
+
+FIELDS = {
+    "/v1/generate": tuple(GenerateRequest.model_fields),
+    "/v1/interpolate": tuple(InterpolateRequest.model_fields),
+}
