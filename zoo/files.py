@@ -67,3 +67,14 @@ def sha256_file(path, chunk_size=1 << 20):
         for chunk in iter(lambda: file.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def json_default(value):
+    """`json.dump(default=...)` for NumPy scalars/arrays (via `.item()`/`.tolist()`) and tuples."""
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"Not JSON serializable: {type(value).__name__}")

@@ -11,21 +11,9 @@ Example:
 >>> d_loss = loss.discriminator_loss(real_logits, fake_logits)
 """
 
-import keras
 from keras import ops
 
-from zoo.errors import unknown_name_error
-
-_LOSSES = {}
-
-
-def _register(name):
-    def decorator(cls):
-        cls.loss_name = name
-        _LOSSES[name] = cls
-        return keras.saving.register_keras_serializable(package="zoo")(cls)
-
-    return decorator
+from zoo.components import Component, Registry
 
 
 def _binary_crossentropy(logits, target):
@@ -33,10 +21,8 @@ def _binary_crossentropy(logits, target):
     return ops.mean(ops.softplus(logits) - target * logits)
 
 
-class GANLoss:
+class GANLoss(Component):
     """Base class of adversarial losses. Subclasses implement both methods."""
-
-    loss_name = None
 
     def discriminator_loss(self, real_logits, fake_logits):
         raise NotImplementedError
@@ -44,15 +30,9 @@ class GANLoss:
     def generator_loss(self, fake_logits):
         raise NotImplementedError
 
-    def get_config(self):
-        return {}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.get_config()})"
+LOSSES = Registry("loss", base=GANLoss)
+_register = LOSSES.register
 
 
 @_register("non_saturating")
@@ -131,7 +111,7 @@ class LeastSquaresLoss(GANLoss):
 
 def list_losses():
     """Returns the names of the built-in losses."""
-    return sorted(_LOSSES)
+    return LOSSES.names()
 
 
 def get(identifier):
@@ -142,15 +122,4 @@ def get(identifier):
     >>> zoo.losses.get("non_saturating")
     NonSaturatingLoss({'label_smoothing': 0.0})
     """
-    if isinstance(identifier, GANLoss):
-        return identifier
-    if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
-    if isinstance(identifier, str):
-        if identifier not in _LOSSES:
-            raise unknown_name_error("loss", identifier, _LOSSES)
-        return _LOSSES[identifier]()
-    raise TypeError(
-        "loss must be a name, a config dict or a zoo.losses.GANLoss. "
-        f"Received: loss={identifier!r} of type {type(identifier).__name__}."
-    )
+    return LOSSES.get(identifier)

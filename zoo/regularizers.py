@@ -13,17 +13,7 @@ Example:
 import keras
 import tensorflow as tf
 
-from zoo.errors import unknown_name_error
-
-_PENALTIES = {}
-
-
-def _register(name):
-    def decorator(cls):
-        _PENALTIES[name] = cls
-        return keras.saving.register_keras_serializable(package="zoo")(cls)
-
-    return decorator
+from zoo.components import Component, Registry
 
 
 def _squared_gradient_norms(discriminate, images):
@@ -35,21 +25,15 @@ def _squared_gradient_norms(discriminate, images):
     return tf.reduce_sum(tf.square(tf.cast(gradients, "float32")), axis=[1, 2, 3])
 
 
-class Penalty:
+class Penalty(Component):
     """Base class: a scalar added to the discriminator's loss."""
 
     def __call__(self, discriminate, real_images, fake_images):
         raise NotImplementedError
 
-    def get_config(self):
-        return {}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.get_config()})"
+PENALTIES = Registry("penalty", base=Penalty)
+_register = PENALTIES.register
 
 
 @_register("gradient_penalty")
@@ -102,16 +86,5 @@ class R1Penalty(Penalty):
 
 
 def get(identifier):
-    """A penalty from a name, a serialized config or an instance."""
-    if isinstance(identifier, Penalty):
-        return identifier
-    if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
-    if isinstance(identifier, str):
-        if identifier not in _PENALTIES:
-            raise unknown_name_error("penalty", identifier, _PENALTIES)
-        return _PENALTIES[identifier]()
-    raise TypeError(
-        "A penalty must be a name, a config dict or a zoo.regularizers.Penalty. "
-        f"Received: {identifier!r} of type {type(identifier).__name__}."
-    )
+    """A penalty from a name (`"gradient_penalty"`, `"r1"`), a config or an instance."""
+    return PENALTIES.get(identifier)

@@ -11,7 +11,7 @@ import json
 import os
 
 from zoo.errors import ZooError
-from zoo.files import sha256_file
+from zoo.files import json_default, sha256_file
 
 FILENAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -110,7 +110,7 @@ def write_manifest(folder, manifest):
     """Writes `manifest` as `folder/manifest.json` (sorted keys, indented)."""
     path = os.path.join(folder, FILENAME)
     with open(path, "w", encoding="utf-8") as file:
-        json.dump(manifest, file, indent=2, sort_keys=True, allow_nan=False, default=_jsonable)
+        json.dump(manifest, file, indent=2, sort_keys=True, allow_nan=False, default=json_default)
         file.write("\n")
     return path
 
@@ -144,11 +144,3 @@ def _finite(row):
     import math
 
     return {key: (None if isinstance(value, float) and not math.isfinite(value) else value) for key, value in row.items()}
-
-
-def _jsonable(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"Not JSON serializable: {type(value).__name__}")

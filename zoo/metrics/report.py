@@ -2,6 +2,8 @@
 
 import json
 
+from zoo.files import json_default
+
 # (key, label, better, std key)
 ROWS = (
     ("fd", "Fréchet distance (classifier features)", "lower", None),
@@ -89,12 +91,4 @@ def format_references(figures):
 
 def to_json(value):
     """JSON text of a result dict (NaN/inf refused, as JSON readers expect)."""
-    return json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=_jsonable)
-
-
-def _jsonable(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"Not JSON serializable: {type(value).__name__}")
+    return json.dumps(value, indent=2, sort_keys=True, allow_nan=False, default=json_default)

@@ -11,7 +11,7 @@ import os
 import shutil
 
 from zoo.errors import ZooError
-from zoo.files import sha256_file, write_bytes_atomically
+from zoo.files import json_default, sha256_file, write_bytes_atomically
 from zoo.hub.catalogue import CATALOGUE_FILE, FORMAT_VERSION, check_name
 from zoo.publish.card import machine_summary, metrics_summary
 
@@ -186,12 +186,4 @@ def release_assets(repo_root=None, out_dir="release-assets"):
 
 
 def json_bytes(value):
-    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False, default=_jsonable) + "\n").encode("utf-8")
-
-
-def _jsonable(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"Not JSON serializable: {type(value).__name__}")
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False, default=json_default) + "\n").encode("utf-8")
