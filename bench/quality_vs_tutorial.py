@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 
 import zoo  # noqa: E402
 import zoo.metrics  # noqa: E402
+from zoo.metrics.sources import ArraySource  # noqa: E402
 from tutorial_dcgan import NOISE_DIM, TutorialDCGAN  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,7 +64,7 @@ def main(argv=None):
 
     rows = []
     tutorial, seen = train_tutorial(args.minutes, seed=0)
-    source = zoo.metrics.sources.ArraySource(tutorial_samples(tutorial, args.n, 0), name="tutorial")
+    source = ArraySource(tutorial_samples(tutorial, args.n, 0), name="tutorial")
     result = zoo.metrics.evaluate(source, "fashion_mnist", n=args.n, seed=0)
     rows.append({"contender": "TF DCGAN tutorial", "seed": 0, "images_seen": seen, **{m: result.metrics.get(m) for m in METRICS}})
     print(json.dumps(rows[-1]), flush=True)
