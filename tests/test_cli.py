@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cli_helpers import one_line_error
 from zoo.cli import main
 
 
@@ -24,16 +25,6 @@ def trained_models(tmp_path_factory):
         assert status == 0
         paths[variant] = out / "model.keras"
     return paths
-
-
-def one_line_error(capsys, argv):
-    status = main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [line for line in err if line.startswith("zoo: error:")]
-    assert status == 2, err
-    assert len(errors) == 1, err
-    assert "Traceback" not in "\n".join(err)
-    return errors[0]
 
 
 def test_list_shows_every_variant(capsys):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import zoo
+from cli_helpers import one_line_error
 from zoo.cli import main
 from zoo.files import sha256_file
 from zoo.metrics import published
@@ -21,16 +22,6 @@ def dcgan_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "model.keras"
     zoo.create("dcgan", seed=0).save(path)
     return path
-
-
-def one_line_error(capsys, argv):
-    status = main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [line for line in err if line.startswith("zoo: error:")]
-    assert status == 2, err
-    assert len(errors) == 1, err
-    assert "Traceback" not in "\n".join(err)
-    return errors[0]
 
 
 def test_evaluate_json_records_metrics_and_protocol(dcgan_file, capsys, tmp_path):
