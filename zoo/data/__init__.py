@@ -27,16 +27,22 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gzip
 import os
-import pickle
-import struct
-import zlib
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.folders import IMAGE_EXTENSIONS  # noqa: F401  (public)
+from zoo.data.folders import _first_image_shape, _folder_arrays, _folder_dataset, _scan_folder
+from zoo.data.formats import (
+    _CIFAR_FILES,
+    _CIFAR_FOLDER,
+    _IDX_STEMS,
+    _idx_path,
+    _one_line,
+    _read_cifar_split,
+    _read_idx_split,
+)
 from zoo.errors import ZooError, unknown_name_error
 
 KNOWN_DATASETS = frozenset({"mnist", "fashion_mnist", "cifar10"})
@@ -49,8 +55,7 @@ SYSTEM_DATA_DIRS = {
     "mnist": ("/usr/share/datasets/mnist",),
 }
 
-# Image file extensions read from image folders (as in Keras).
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+
 
 _FOLDER_ALIASES = {
     "mnist": ("mnist",),
@@ -92,20 +97,7 @@ _CLASS_NAMES = {
     ),
 }
 
-_IDX_STEMS = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-_IDX_IMAGES_MAGIC = 0x00000803
-_IDX_LABELS_MAGIC = 0x00000801
 
-_CIFAR_FOLDER = "cifar-10-batches-py"
-_CIFAR_FILES = {
-    "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
-    "test": ("test_batch",),
-}
-
-_GRAYSCALE_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -476,16 +468,6 @@ def _find_local(name, split, data_dir):
     return None
 
 
-def _idx_path(folder, stem):
-    """Returns the path of an IDX file (gzipped or not), or `None`."""
-    dotted = stem.replace("-idx", ".idx")  # e.g. train-images.idx3-ubyte
-    for file_name in (stem + ".gz", stem, dotted + ".gz", dotted):
-        path = os.path.join(folder, file_name)
-        if os.path.isfile(path):
-            return path
-    return None
-
-
 def _not_found_error(name, split, data_dir, tfds_reason):
     looked = [_user_data_dir(data_dir)[1]]
     looked += list(SYSTEM_DATA_DIRS.get(name, ()))
@@ -510,13 +492,6 @@ def _not_found_error(name, split, data_dir, tfds_reason):
     )
 
 
-def _one_line(error):
-    text = " ".join(str(error).split())
-    if len(text) > 200:
-        text = text[:197] + "..."
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
 # --- Reading the named data sets -------------------------------------------
 
 
@@ -533,122 +508,6 @@ def _read_arrays(name, split, source):
     return images, labels
 
 
-def _read_idx_split(folder, split):
-    images_stem, labels_stem = _IDX_STEMS[split]
-    images_path = _idx_path(folder, images_stem)
-    labels_path = _idx_path(folder, labels_stem)
-    images = _read_idx(images_path, _IDX_IMAGES_MAGIC)
-    labels = _read_idx(labels_path, _IDX_LABELS_MAGIC)
-    if len(images) != len(labels):
-        raise ZooError(
-            f"{images_path} holds {len(images)} images but {labels_path} "
-            f"holds {len(labels)} labels. Re-download them or reinstall the "
-            "package that provides them."
-        )
-    return images[..., np.newaxis], labels.astype(np.int32)
-
-
-def _read_idx(path, expected_magic):
-    """Reads an IDX file of unsigned bytes (optionally gzipped).
-
-    The format is a big-endian uint32 magic number `0x000008NN` (`0x08` =
-    unsigned byte, `NN` = number of dimensions), one big-endian uint32 per
-    dimension, then the data in row-major order.
-    """
-
-    def invalid(reason):
-        return ZooError(
-            f"{path} is not a valid IDX file ({reason}). Re-download it or "
-            "reinstall the package that provides it."
-        )
-
-    try:
-        with open(path, "rb") as file:
-            raw = file.read()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
-        raise invalid(_one_line(error)) from error
-
-    if len(raw) < 4:
-        raise invalid(f"only {len(raw)} bytes")
-    (magic,) = struct.unpack(">I", raw[:4])
-    if magic != expected_magic:
-        raise invalid(
-            f"magic number 0x{magic:08X}, expected 0x{expected_magic:08X}"
-        )
-    ndim = magic & 0xFF
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
-        raise invalid("truncated header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
-    size = int(np.prod(shape))
-    if len(raw) - header_size != size:
-        raise invalid(
-            f"expected {size} data bytes for shape {shape}, found "
-            f"{len(raw) - header_size}"
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
-
-
-class _CifarUnpickler(pickle.Unpickler):
-    """Unpickler that only builds the NumPy arrays found in CIFAR batches, so
-    a tampered file cannot run arbitrary code."""
-
-    _ALLOWED = frozenset(
-        {
-            ("numpy", "ndarray"),
-            ("numpy", "dtype"),
-            ("numpy.core.multiarray", "_reconstruct"),
-            ("numpy._core.multiarray", "_reconstruct"),
-            ("numpy.core.numeric", "_frombuffer"),
-            ("numpy._core.numeric", "_frombuffer"),
-            ("_codecs", "encode"),
-        }
-    )
-
-    def find_class(self, module, name):
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
-        return super().find_class(module, name)
-
-
-def _read_cifar_split(folder, split):
-    parts = [
-        _read_cifar_batch(os.path.join(folder, file_name))
-        for file_name in _CIFAR_FILES[split]
-    ]
-    images = np.concatenate([images for images, _ in parts])
-    labels = np.concatenate([labels for _, labels in parts])
-    return images, labels
-
-
-def _read_cifar_batch(path):
-    """Reads one CIFAR-10 python batch: a pickled dict with `b"data"` (uint8
-    `(N, 3072)`, each row a 3x32x32 image in channel-first order) and
-    `b"labels"` (N ints). Returns `(images (N, 32, 32, 3), labels (N,))`."""
-
-    def invalid(reason):
-        return ZooError(
-            f"{path} is not a valid CIFAR-10 batch file ({reason}). "
-            "Re-download and extract cifar-10-python.tar.gz."
-        )
-
-    try:
-        with open(path, "rb") as file:
-            batch = _CifarUnpickler(file, encoding="bytes").load()
-        data = np.asarray(batch[b"data"])
-        labels = np.asarray(batch[b"labels"])
-    except Exception as error:  # Unpickling can fail in many ways.
-        raise invalid(_one_line(error)) from error
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise invalid(f"data is {data.dtype} {data.shape}, expected uint8 (N, 3072)")
-    if labels.shape != (len(data),):
-        raise invalid(f"{labels.size} labels for {len(data)} images")
-    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(images), labels.astype(np.int32)
-
-
 def _read_tfds(name, split, data_dir):
     import tensorflow_datasets as tfds  # Slow to import: only when needed.
 
@@ -662,107 +521,6 @@ def _read_tfds(name, split, data_dir):
         )
     )
     return np.asarray(images, dtype=np.uint8), np.asarray(labels, dtype=np.int32)
-
-
-# --- Image folders ---------------------------------------------------------
-
-
-def _list_images(folder):
-    """Image files under `folder` (recursively), in the order Keras reads
-    them."""
-    paths = []
-    for root, _, files in sorted(os.walk(folder), key=lambda item: item[0]):
-        paths += [
-            os.path.join(root, file_name)
-            for file_name in sorted(files)
-            if file_name.lower().endswith(IMAGE_EXTENSIONS)
-        ]
-    return paths
-
-
-def _scan_folder(folder):
-    """Returns `(image paths, class names or None)`.
-
-    Subfolders holding images are classes; without such subfolders the
-    images of the folder itself are read without labels.
-    """
-    class_names = []
-    paths = []
-    for entry in sorted(os.listdir(folder)):
-        subfolder = os.path.join(folder, entry)
-        if entry.startswith(".") or not os.path.isdir(subfolder):
-            continue
-        images = _list_images(subfolder)
-        if images:
-            class_names.append(entry)
-            paths += images
-    if class_names:
-        return paths, tuple(class_names)
-    paths = _list_images(folder)
-    if not paths:
-        raise ZooError(
-            f"Folder {folder!r} contains no images. Put image files "
-            f"({', '.join(IMAGE_EXTENSIONS)}) in it, or in one subfolder per "
-            "class."
-        )
-    return paths, None
-
-
-def _first_image_shape(path):
-    """Returns `(height, width, channels)` of an image file (1 channel for
-    grayscale modes, else 3)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            mode = image.mode
-    except OSError as error:
-        raise ZooError(
-            f"{path} is not a readable image ({_one_line(error)}). Remove or "
-            "replace it."
-        ) from error
-    return height, width, 1 if mode in _GRAYSCALE_MODES else 3
-
-
-def _folder_dataset(folder, size=None):
-    """Returns `(unbatched uint8 dataset, number of images, has labels)`."""
-    paths, class_names = _scan_folder(folder)
-    height, width, channels = _first_image_shape(paths[0])
-    if size is not None:
-        (height, width), channels = size[0], size[1] or channels
-    dataset = keras.utils.image_dataset_from_directory(
-        folder,
-        labels="inferred" if class_names else None,
-        label_mode="int",
-        class_names=list(class_names) if class_names else None,
-        color_mode="grayscale" if channels == 1 else "rgb",
-        batch_size=None,
-        image_size=(height, width),
-        shuffle=False,
-        verbose=False,
-    )
-
-    def to_uint8(images):
-        return tf.cast(tf.clip_by_value(tf.round(images), 0.0, 255.0), tf.uint8)
-
-    if class_names:
-        dataset = dataset.map(
-            lambda images, labels: (to_uint8(images), tf.cast(labels, tf.int32))
-        )
-    else:
-        dataset = dataset.map(to_uint8)
-    return dataset, len(paths), class_names is not None
-
-
-def _folder_arrays(folder):
-    dataset, _, has_labels = _folder_dataset(folder)
-    chunks = list(dataset.batch(1024).as_numpy_iterator())
-    if has_labels:
-        images = np.concatenate([images for images, _ in chunks])
-        labels = np.concatenate([labels for _, labels in chunks])
-        return images, labels.astype(np.int32)
-    return np.concatenate(chunks), None
 
 
 # --- The tf.data pipeline --------------------------------------------------
