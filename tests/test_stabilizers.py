@@ -132,3 +132,48 @@ def test_xla_jit_compile_trains(fashion_batches):
     assert gan.jit_compile is True
     assert np.isfinite(history.history["d_loss"]).all()
     assert int(gan.g_optimizer.iterations) == 2
+
+
+def test_minibatch_stddev_appends_each_groups_mean_standard_deviation():
+    x = np.random.default_rng(0).normal(size=(8, 3, 3, 2)).astype("float32")
+    out = zoo.layers.MinibatchStdDev(group_size=4)(x).numpy()
+    np.testing.assert_array_equal(out[..., :2], x)
+    # Sample i belongs to group i % 2: members {0, 2, 4, 6} and {1, 3, 5, 7}.
+    for group in range(2):
+        members = x[group::2]
+        expected = np.sqrt(members.var(axis=0) + 1e-8).mean()
+        np.testing.assert_allclose(out[group::2, ..., 2], expected, rtol=1e-5)
+
+
+def test_minibatch_stddev_uses_the_whole_batch_when_groups_do_not_divide_it():
+    x = np.random.default_rng(1).normal(size=(3, 2, 2, 1)).astype("float32")
+    out = zoo.layers.MinibatchStdDev(group_size=4)(x).numpy()
+    np.testing.assert_allclose(out[..., 1], np.sqrt(x.var(axis=0) + 1e-8).mean(), rtol=1e-5)
+    identical = np.repeat(x[:1], 4, axis=0)
+    assert np.all(zoo.layers.MinibatchStdDev()(identical).numpy()[..., 1] < 1e-3)
+
+
+def test_minibatch_stddev_discriminator_trains_and_round_trips(fashion_batches, tmp_path):
+    gan = zoo.create("dcgan", minibatch_std=True, seed=0)
+    gan.compile()
+    history = gan.fit(fashion_batches, epochs=1, steps_per_epoch=2, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1])
+    path = tmp_path / "mbstd.keras"
+    gan.save(path)
+    restored = keras.saving.load_model(path)
+    layer_types = [type(layer).__name__ for layer in restored.discriminator.layers]
+    assert "MinibatchStdDev" in layer_types
+    images = fashion_batches_first(fashion_batches)
+    np.testing.assert_allclose(
+        restored.discriminator(images).numpy(), gan.discriminator(images).numpy(), atol=1e-6
+    )
+
+
+def test_minibatch_stddev_rejects_groups_smaller_than_two():
+    with pytest.raises(ValueError, match="group_size >= 2"):
+        zoo.layers.MinibatchStdDev(group_size=1)
+
+
+def fashion_batches_first(batches):
+    batch = next(iter(batches))
+    return batch[0] if isinstance(batch, tuple) else batch

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 # Modules whose classes are saved inside `.keras` files (registered with
 # `keras.saving.register_keras_serializable(package="zoo")`).
-_SERIALIZABLE_MODULES = ("zoo.gan", "zoo.losses", "zoo.regularizers", "zoo.augment")
+_SERIALIZABLE_MODULES = ("zoo.gan", "zoo.losses", "zoo.regularizers", "zoo.augment", "zoo.layers")
 
 # name -> module that defines it; resolved on first access (PEP 562).
 _LAZY_ATTRIBUTES = {
@@ -41,6 +41,7 @@ _LAZY_MODULES = (
     "hub",
     "images",
     "latent",
+    "layers",
     "losses",
     "metrics",
     "publish",

@@ -11,6 +11,7 @@ import keras
 from keras import layers
 
 from zoo.errors import ZooError
+from zoo.layers import MinibatchStdDev
 
 MIN_BASE, MAX_BASE = 3, 8
 
@@ -89,11 +90,15 @@ def conv_generator_body(x, image_shape, width, upsampling, name_prefix=""):
     return layers.Activation("tanh", dtype="float32", name="image")(x)
 
 
-def conv_discriminator_features(x, image_shape, width, spectral_norm=False, dropout=0.0):
+def conv_discriminator_features(
+    x, image_shape, width, spectral_norm=False, dropout=0.0, minibatch_std=False
+):
     """`k` stride-2 4x4 convolutions with LeakyReLU(0.2), flattened.
 
     No pooling and no BatchNorm (Radford et al. 2016 drop pooling; BatchNorm in D
-    is left out so penalties on D's gradients stay per-sample).
+    is left out so penalties on D's gradients stay per-sample). With
+    `minibatch_std=True` the last feature map gains a minibatch standard
+    deviation channel (`zoo.layers.MinibatchStdDev`).
     """
     _, doublings = upsampling_plan(image_shape, "discriminator")
     wrap = maybe_spectral_norm(spectral_norm)
@@ -104,12 +109,18 @@ def conv_discriminator_features(x, image_shape, width, spectral_norm=False, drop
         if dropout:
             x = layers.Dropout(dropout)(x)
         channels *= 2
+    if minibatch_std:
+        x = MinibatchStdDev()(x)
     return layers.Flatten()(x)
 
 
-def conv_discriminator_body(x, image_shape, width, spectral_norm=False, dropout=0.0):
+def conv_discriminator_body(
+    x, image_shape, width, spectral_norm=False, dropout=0.0, minibatch_std=False
+):
     """`conv_discriminator_features` followed by one float32 logit."""
-    features = conv_discriminator_features(x, image_shape, width, spectral_norm, dropout)
+    features = conv_discriminator_features(
+        x, image_shape, width, spectral_norm, dropout, minibatch_std
+    )
     return maybe_spectral_norm(spectral_norm)(layers.Dense(1, dtype="float32", name="logit"))(features)
 
 

@@ -25,9 +25,11 @@ def build_generator(latent_dim, image_shape, width=24, upsampling="nearest"):
     return keras.Model(z, image, name="generator")
 
 
-def build_discriminator(image_shape, width=32, spectral_norm=False):
+def build_discriminator(image_shape, width=32, spectral_norm=False, minibatch_std=False):
     image = blocks.image_input(image_shape)
-    logit = blocks.conv_discriminator_body(image, image_shape, width, spectral_norm)
+    logit = blocks.conv_discriminator_body(
+        image, image_shape, width, spectral_norm, minibatch_std=minibatch_std
+    )
     return keras.Model(image, logit, name="discriminator")
 
 
@@ -39,12 +41,14 @@ def dcgan(
     d_width=32,
     upsampling="nearest",
     spectral_norm=False,
+    minibatch_std=False,
     **gan_options,
 ):
     """Builds a DCGAN for `image_shape` (square, side b*2^k, e.g. 28, 32, 64).
 
     `spectral_norm=True` wraps D's layers in spectral normalization (Miyato et
-    al. 2018); `ema_decay`, `seed` and `d_steps` go to `zoo.GAN`.
+    al. 2018); `minibatch_std=True` gives D a minibatch standard deviation
+    channel (Karras et al. 2018) against mode collapse; `ema_decay`, `seed` and `d_steps` go to `zoo.GAN`.
 
     Example:
 
@@ -55,7 +59,7 @@ def dcgan(
     image_shape = tuple(image_shape)
     return GAN(
         build_generator(latent_dim, image_shape, g_width, upsampling),
-        build_discriminator(image_shape, d_width, spectral_norm),
+        build_discriminator(image_shape, d_width, spectral_norm, minibatch_std),
         latent_dim=latent_dim,
         variant="dcgan",
         compile_defaults={
