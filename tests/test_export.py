@@ -206,13 +206,20 @@ def test_onnx_graph_is_rewritten_without_transposes(exported):
     assert "Resize" not in ops and "Tile" not in ops
     assert graph["rewrites"]["projection_transpose"] == 1
     assert graph["transposes"] == 0 and "Transpose" not in ops
-    # The output convolution runs on the 14x14 phases; only its 4 channels are interleaved.
+    # The output convolution runs on the 14x14 phases; only its 16 channels are interleaved.
     assert graph["rewrites"]["conv_before_interleave"] == 1
     model = onnx.load(os.path.join(folder, "generator.onnx"))
     initializers = {tensor.name: tensor for tensor in model.graph.initializer}
+    producers = {output: node for node in model.graph.node for output in node.output}
     last_interleave = [node for node in model.graph.node if node.op_type == "DepthToSpace"][-1]
-    producer = next(node for node in model.graph.node if last_interleave.input[0] in node.output)
-    assert producer.op_type == "Conv" and initializers[producer.input[1]].dims[0] == 4
+    producer = producers[last_interleave.input[0]]
+    if producer.op_type == "Tanh":  # hoisted above the interleave
+        producer = producers[producer.input[0]]
+    assert producer.op_type == "Conv" and initializers[producer.input[1]].dims[:1] == [16]
+    # Every ReLU follows its convolution directly (fusable), none an interleave.
+    relus = [node for node in model.graph.node if node.op_type == "Relu"]
+    assert graph["rewrites"]["hoisted_activations"] >= 2
+    assert all(producers[node.input[0]].op_type in ("Conv", "MatMul", "Add", "Mul") for node in relus)
 
 
 def naive_conv_3x3_same(image, kernel):
@@ -227,20 +234,31 @@ def naive_conv_3x3_same(image, kernel):
     return out
 
 
-def to_phases(image):
-    """[C, 2H, 2W] -> [4C, H, W] in DepthToSpace's DCR order."""
-    return np.concatenate([image[:, a::2, b::2] for a in (0, 1) for b in (0, 1)])
+def naive_conv_4x4_stride_2_pad_1(image, kernel):
+    channels, height, width = image.shape
+    padded = np.pad(image, ((0, 0), (1, 1), (1, 1)))
+    out = np.zeros((kernel.shape[0], height // 2, width // 2))
+    for dy in range(4):
+        for dx in range(4):
+            window = padded[:, dy : dy + height - 1 : 2, dx : dx + width - 1 : 2]
+            out += np.einsum("oc,chw->ohw", kernel[:, :, dy, dx], window)
+    return out
 
 
-def test_conv_on_phases_kernel_equals_the_full_resolution_convolution():
-    from zoo.export.onnx_optimize import conv_on_phases_kernel
+def to_phases(image, block=2):
+    """[C, bH, bW] -> [b*b*C, H, W] in DepthToSpace's DCR order."""
+    return np.concatenate([image[:, a::block, b::block] for a in range(block) for b in range(block)])
+
+
+def test_interleaved_conv_kernel_equals_the_full_resolution_convolution():
+    from zoo.export.onnx_optimize import interleaved_conv_kernel
 
     rng = np.random.default_rng(0)
-    image = rng.normal(size=(5, 8, 6))
+    image = rng.normal(size=(5, 8, 12))
     kernel = rng.normal(size=(2, 5, 3, 3)).astype(np.float32)
     expected = naive_conv_3x3_same(image, kernel)
-    on_phases = naive_conv_3x3_same(to_phases(image), conv_on_phases_kernel(kernel))
-    np.testing.assert_allclose(on_phases, to_phases(expected), atol=1e-4)
+    on_phases = naive_conv_4x4_stride_2_pad_1(to_phases(image), interleaved_conv_kernel(kernel))
+    np.testing.assert_allclose(on_phases, to_phases(expected, block=4), atol=1e-4)
 
 
 def test_test_vectors_follow_the_model_zoo_layout(exported):

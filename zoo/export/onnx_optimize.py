@@ -16,14 +16,16 @@ source pixel summed), interleaved by `DepthToSpace`. It computes the same
 values with 4/9 of the multiply-adds and without materialising the upsampled
 tensor.
 
-A 3x3 convolution that reads such an interleaved tensor and writes fewer
+A 3x3 convolution that reads such an interleaved tensor and writes far fewer
 channels than it reads (the output layer: 24 channels in, 1 or 3 out) is then
-moved in front of the interleave: it becomes one 3x3 convolution on the
-half-resolution phase tensor with 4x the output channels, and only its small
-result is interleaved. onnxruntime's `DepthToSpace` is a plain memory shuffle,
-so interleaving 4 channels instead of 96 saves more time than the extra
-multiply-adds cost (`bench/inference.py`). The parity gate checks the rewritten
-graph like any other.
+moved in front of the interleave: it becomes one 4x4 stride-2 convolution of
+the half-resolution phase tensor with 16x the output channels, and only its
+small result is interleaved (`DepthToSpace(4)`). onnxruntime's `DepthToSpace`
+is a plain memory shuffle and its blocked convolutions waste most of a
+16-channel block on a 1-channel output, so this saves far more than the extra
+multiply-adds cost. Finally, activations are moved above `Concat` and
+`DepthToSpace` (they commute) so that they fuse with the convolutions. See
+`bench/inference.py`; the parity gate checks the rewritten graph like any other.
 """
 
 import numpy as np
@@ -47,12 +49,13 @@ def optimize(model):
 
     >>> model, facts = optimize(model)
     >>> facts["rewrites"]
-    {'subpixel_conv': 2}
+    {'subpixel_conv': 2, 'projection_transpose': 1, 'conv_before_interleave': 1, 'hoisted_activations': 3}
     """
     before = op_counts(model)
     folded = _fold_projection_transpose(model.graph)
     fused = _fuse_upsample_conv(model.graph)
     moved = _move_convs_before_interleave(model.graph)
+    hoisted = _hoist_unary_ops(model.graph)
     _drop_unused(model.graph)
     return model, {
         "ops_before": before,
@@ -61,6 +64,7 @@ def optimize(model):
             "subpixel_conv": fused,
             "projection_transpose": folded,
             "conv_before_interleave": moved,
+            "hoisted_activations": hoisted,
         },
         "transposes": op_counts(model).get("Transpose", 0),
     }
@@ -303,7 +307,7 @@ def _subpixel_nodes(graph, conv, source, weights, index):
 
 
 def _move_convs_before_interleave(graph):
-    """`DepthToSpace -> unary ops -> Conv 3x3` to `unary ops -> phase Conv -> DepthToSpace`."""
+    """`DepthToSpace(2) -> unary ops -> Conv 3x3` to `unary ops -> Conv 4x4/2 -> DepthToSpace(4)`."""
     initializers = {tensor.name: tensor for tensor in graph.initializer}
     graph_outputs = {port.name for port in graph.output}
     moved = 0
@@ -322,7 +326,9 @@ def _move_convs_before_interleave(graph):
         while source is not None and source.op_type in UNARY and len(source.input) == 1:
             chain.append(source)
             source = producers.get(source.input[0])
-        if source is None or not _is_depth_to_space_x2(source):
+        if source is None or not _is_depth_to_space(source, 2):
+            continue
+        if not _has_even_spatial_size(graph, source.input[0]):
             continue
         between = [source] + chain
         if any(len(consumers.get(n.output[0], [])) != 1 or n.output[0] in graph_outputs for n in between):
@@ -337,19 +343,19 @@ def _move_convs_before_interleave(graph):
             node.input[0] = phases
             phases = node.output[0]
         inputs = [phases, f"{prefix}_weights"]
-        graph.initializer.append(numpy_helper.from_array(conv_on_phases_kernel(weights), inputs[1]))
+        graph.initializer.append(numpy_helper.from_array(interleaved_conv_kernel(weights), inputs[1]))
         if bias is not None:
-            tiled = np.tile(numpy_helper.to_array(initializers[bias]), 4)
             inputs.append(f"{prefix}_bias")
+            tiled = np.tile(numpy_helper.to_array(initializers[bias]), 16)
             graph.initializer.append(numpy_helper.from_array(tiled, inputs[2]))
-        phase_output = f"{prefix}_phases"
+        interleaved = f"{prefix}_interleaved"
         new_conv = helper.make_node(
-            "Conv", inputs, [phase_output], name=f"{prefix}_conv",
-            kernel_shape=[3, 3], strides=[1, 1], dilations=[1, 1], group=1, pads=[1, 1, 1, 1],
+            "Conv", inputs, [interleaved], name=f"{prefix}_conv",
+            kernel_shape=[4, 4], strides=[2, 2], dilations=[1, 1], group=1, pads=[1, 1, 1, 1],
         )
         interleave = helper.make_node(
-            "DepthToSpace", [phase_output], [conv.output[0]], name=f"{prefix}_depth_to_space",
-            blocksize=2, mode="DCR",
+            "DepthToSpace", [interleaved], [conv.output[0]], name=f"{prefix}_depth_to_space",
+            blocksize=4, mode="DCR",
         )
         position = list(graph.node).index(conv)
         graph.node.remove(conv)
@@ -360,40 +366,102 @@ def _move_convs_before_interleave(graph):
     return moved
 
 
-def _is_depth_to_space_x2(node):
+def _is_depth_to_space(node, blocksize):
     if node.op_type != "DepthToSpace":
         return False
     attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    return attributes.get("blocksize") == 2 and attributes.get("mode", b"DCR") == b"DCR"
+    return attributes.get("blocksize") == blocksize and attributes.get("mode", b"DCR") == b"DCR"
 
 
-def conv_on_phases_kernel(weights):
-    """The 3x3 kernel that convolves a phase tensor like `weights` would the full image.
+def _has_even_spatial_size(graph, name):
+    """Whether tensor `name` (NCHW) has known, even height and width."""
+    model = helper.make_model(graph)
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    for port in list(inferred.value_info) + list(inferred.output):
+        if port.name == name:
+            dims = port.type.tensor_type.shape.dim
+            sizes = [d.dim_value if d.HasField("dim_value") else 0 for d in dims]
+            return len(sizes) == 4 and all(size > 0 and size % 2 == 0 for size in sizes[2:])
+    return False
 
-    A full-resolution image `X` is stored as phases `P` (`DepthToSpace`, DCR
-    order): `X[c, 2i + a, 2j + b] = P[(2a + b) * C + c, i, j]`. Output phase
-    `(p, q)` of the 3x3 convolution reads row `2i + p + dy` for dy in {-1, 0, 1},
-    i.e. phase `(p + dy) mod 2` at row offset `floor((p + dy) / 2)` in
-    {-1, 0, 1}; columns likewise. Zero padding carries over exactly.
+
+def interleaved_conv_kernel(weights):
+    """The stride-2 kernel that applies a 3x3 `weights` to an image stored as phases.
+
+    A full-resolution image `X` [C, 2H, 2W] stored as phases `P` [4C, H, W]
+    (`DepthToSpace` DCR order: `X[c, 2i + a, 2j + b] = P[(2a + b) C + c, i, j]`)
+    is convolved by a 4x4, stride-2, pad-1 convolution of `P` whose 16 output
+    phases `(p, q)` (p, q in 0..3) are output pixels `(4I + p, 4J + q)` of the
+    3x3 "same" convolution of `X`: output row `4I + p + dy` (dy in -1, 0, 1) is
+    phase row `2I + floor((p + dy) / 2)` of phase `(p + dy) mod 2`, i.e. tap
+    `floor((p + dy) / 2) + 1` of the strided window; columns likewise. Zero
+    padding carries over exactly. `DepthToSpace(4)` then yields `X`'s
+    convolution at full resolution; the output channels of a 3x3 layer with few
+    outputs (an image's 1 or 3) become 16 or 48, which onnxruntime's blocked
+    convolutions use fully.
 
     Args:
         weights: a kernel `[O, C, 3, 3]`.
 
     Returns:
-        The kernel `[4 * O, 4 * C, 3, 3]` whose output is in the same phase order.
+        The kernel `[16 * O, 4 * C, 4, 4]`, output channels in DCR order.
     """
     out_channels, in_channels = weights.shape[:2]
-    kernel = np.zeros((4 * out_channels, 4 * in_channels, 3, 3), np.float64)
-    for p in (0, 1):
-        for q in (0, 1):
-            rows = slice((2 * p + q) * out_channels, (2 * p + q + 1) * out_channels)
+    kernel = np.zeros((16 * out_channels, 4 * in_channels, 4, 4), np.float64)
+    for p in range(4):
+        for q in range(4):
+            rows = slice((4 * p + q) * out_channels, (4 * p + q + 1) * out_channels)
             for dy in (-1, 0, 1):
-                a, di = (p + dy) % 2, (p + dy) // 2
+                a, tap_row = (p + dy) % 2, (p + dy) // 2 + 1
                 for dx in (-1, 0, 1):
-                    b, dj = (q + dx) % 2, (q + dx) // 2
+                    b, tap_column = (q + dx) % 2, (q + dx) // 2 + 1
                     columns = slice((2 * a + b) * in_channels, (2 * a + b + 1) * in_channels)
-                    kernel[rows, columns, di + 1, dj + 1] += weights[:, :, dy + 1, dx + 1]
+                    kernel[rows, columns, tap_row, tap_column] += weights[:, :, dy + 1, dx + 1]
     return kernel.astype(np.float32)
+
+
+def _hoist_unary_ops(graph):
+    """Moves one-input elementwise ops above `Concat`/`DepthToSpace`.
+
+    They commute with both, and placed right after the phase convolutions they
+    fuse with them in onnxruntime (`Conv` + `Relu`/`Tanh`) instead of making
+    another pass over memory.
+    """
+    graph_outputs = {port.name for port in graph.output}
+    hoisted = 0
+    while True:
+        producers = {output: node for node in graph.node for output in node.output}
+        consumers = {}
+        for node in graph.node:
+            for name in node.input:
+                consumers.setdefault(name, []).append(node)
+        candidate = None
+        for node in graph.node:
+            source = producers.get(node.input[0]) if node.op_type in UNARY and len(node.input) == 1 else None
+            if (
+                source is not None
+                and source.op_type in ("Concat", "DepthToSpace")
+                and len(consumers.get(source.output[0], [])) == 1
+                and source.output[0] not in graph_outputs
+            ):
+                candidate = node, source
+                break
+        if candidate is None:
+            return hoisted
+        node, source = candidate
+        data_inputs = list(source.input) if source.op_type == "Concat" else source.input[:1]
+        position = list(graph.node).index(source)
+        renamed = []
+        for index, name in enumerate(data_inputs):
+            output = f"{name}_{node.op_type.lower()}"
+            copy = helper.make_node(node.op_type, [name], [output], name=f"{node.name}_{index}")
+            copy.attribute.extend(node.attribute)
+            graph.node.insert(position + index, copy)
+            renamed.append(output)
+        source.input[: len(renamed)] = renamed
+        source.output[0] = node.output[0]
+        graph.node.remove(node)
+        hoisted += 1
 
 
 def count_transposes(model):
