@@ -29,6 +29,8 @@ from zoo.files import sha256_file
 
 NAMES = {"dcgan": "test-dcgan-fashion-mnist", "cgan": "test-cgan-fashion-mnist"}
 DCGAN, CGAN = NAMES["dcgan"], NAMES["cgan"]
+# The DCGAN run published again without its SavedModel (as a large model would be).
+NO_SAVED_MODEL = "test-nosm-fashion-mnist"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_NAMES = hub.load_catalogue(hub.catalogue.PACKAGED_CATALOGUE).names()
 
@@ -57,6 +59,8 @@ def published(tmp_path_factory):
         training.train(variant, out=str(run), epochs=1, steps_per_epoch=2, batch_size=32, take=256, seed=0, verbose=0)
         write_recipe(root, name, variant)
         publish.publish_run(run, name, repo_root=root, n_eval=0)
+    write_recipe(root, NO_SAVED_MODEL, "dcgan")
+    publish.publish_run(root / "runs" / DCGAN, NO_SAVED_MODEL, repo_root=root, n_eval=0, max_saved_model_zip_bytes=0)
     return root
 
 
@@ -187,6 +191,25 @@ def test_every_format_downloads_verified_and_runs(env):
     assert report.passed, str(report)
     assert folder == os.path.join(str(env.cache), CGAN, entry.version)
     assert not [path for path in cached_files(env.cache) if ".part-" in path or "/.saved_model" in path]
+
+
+def test_an_unshipped_saved_model_is_rebuilt_from_keras_and_checked(env, capsys):
+    from zoo.export import load_test_vectors, runtime
+    from zoo.export.verify import verify_artifact
+
+    entry = hub.get_entry(NO_SAVED_MODEL)
+    assert "savedmodel" not in entry.files
+    folder = hub.download(NO_SAVED_MODEL, "savedmodel")
+    inputs, outputs = load_test_vectors(os.path.dirname(folder))
+    image = runtime.run_saved_model(runtime.load_saved_model(folder), inputs)
+    assert np.abs(image - outputs["image"]).max() <= 1e-4
+    assert hub.download(NO_SAVED_MODEL, "savedmodel") == folder  # kept, not rebuilt
+    # The cached copy now holds the rebuilt saved_model/, which `zoo verify` also checks.
+    report = verify_artifact(hub.download(NO_SAVED_MODEL, "all"))
+    assert report.passed and report.errors["savedmodel"] <= 1e-4, str(report)
+    # The published folder ships none: verification says so and passes.
+    assert main(["verify", os.path.join(str(env.folder), NO_SAVED_MODEL)]) == 0
+    assert "skipped savedmodel: not shipped" in capsys.readouterr().out
 
 
 def test_cached_files_need_no_server(env, monkeypatch):
@@ -368,7 +391,7 @@ def test_hf_sources_use_huggingface_hub_when_installed(env, published, monkeypat
 
 def test_list_pretrained_entries_are_frozen_data(env, published):
     entries = hub.list_pretrained()
-    assert [entry.name for entry in entries] == sorted(NAMES.values())
+    assert [entry.name for entry in entries] == sorted([*NAMES.values(), NO_SAVED_MODEL])
     cgan = hub.get_entry(CGAN)
     card = json.loads((published / "models" / CGAN / "card.json").read_text())
     assert (cgan.variant, cgan.dataset, cgan.num_classes, cgan.latent_dim) == ("cgan", "fashion_mnist", 10, 64)

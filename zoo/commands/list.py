@@ -54,7 +54,10 @@ def run_pretrained():
                 entry.dataset,
                 str(entry.num_classes or "-"),
                 metrics_summary(entry.metrics),
-                *(megabytes(entry.sizes[name]) for name in ("keras", "onnx", "savedmodel")),
+                *(
+                    megabytes(entry.sizes[name]) if name in entry.sizes else "built on download"
+                    for name in ("keras", "onnx", "savedmodel")
+                ),
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]

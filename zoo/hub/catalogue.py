@@ -29,6 +29,8 @@ FILE_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 # Formats every entry has, and the file each one names.
 FILE_FORMATS = ("keras", "onnx", "savedmodel", "manifest")
+# Not shipped when large: `zoo.hub.download(..., format="savedmodel")` rebuilds it.
+OPTIONAL_FORMATS = ("savedmodel",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,6 +226,8 @@ def parse_entry(name, data, source="catalogue"):
     files_data = field("files", dict)
     files = {}
     for format_name in FILE_FORMATS:
+        if format_name in OPTIONAL_FORMATS and format_name not in files_data:
+            continue
         if format_name not in files_data:
             raise ZooError(f"{where}: files has no {format_name!r}.")
         files[format_name] = _file_entry(files_data[format_name], f"{where}: files.{format_name}")

@@ -60,7 +60,9 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=sourc
 
     Args:
         name: a pretrained name (see `list_pretrained()`).
-        format: `"keras"`, `"onnx"`, `"savedmodel"` (the unzipped folder),
+        format: `"keras"`, `"onnx"`, `"savedmodel"` (the unzipped folder;
+            built from the `.keras` file and checked against the test vectors
+            when the publication does not ship one),
             `"test_vectors"` (the `test_data_set_0/` folder), `"manifest"` or
             `"all"` (the whole publication folder, which `zoo verify` accepts).
             Defaults to `"keras"`.
@@ -93,6 +95,8 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=sourc
     if format in ("keras", "onnx", "manifest"):
         return fetcher.file(entry.files[format])
     if format == "savedmodel":
+        if "savedmodel" not in entry.files:  # too large to ship: built here from the verified .keras
+            return _rebuilt_saved_model(fetcher, entry)
         return _unzipped_saved_model(fetcher.file(entry.files["savedmodel"]), fetcher.folder)
     if format == "test_vectors":
         for item in entry.test_vectors:
@@ -273,6 +277,48 @@ def _unzipped_saved_model(zip_path, folder):
                         shutil.copyfileobj(source, out)
     except (zipfile.BadZipFile, zlib.error) as error:
         raise ZooError(f"{zip_path} is not a readable zip ({error}); delete it and download again.") from None
+    return target
+
+
+def _rebuilt_saved_model(fetcher, entry, tolerance=1e-4):
+    """Returns `folder/saved_model/` built from the verified `.keras` generator.
+
+    Publications whose SavedModel zip would be large do not ship it
+    (`zoo publish`): the SavedModel is exported here the way `zoo export` does
+    it and must reproduce the publication's test vectors before it is kept.
+    """
+    keras_path = fetcher.file(entry.files["keras"])
+    for item in entry.test_vectors:
+        fetcher.file(item)
+    target = os.path.join(fetcher.folder, SAVED_MODEL_FOLDER)
+    stamp = os.path.join(fetcher.folder, SAVED_MODEL_FOLDER + ".from")
+    source_hash = entry.files["keras"].sha256
+    if os.path.isdir(target) and os.path.isfile(stamp):
+        with open(stamp, encoding="utf-8") as file:
+            if file.read().strip() == source_hash:
+                return target
+    import keras
+    import numpy as np
+
+    import zoo.variants  # noqa: F401  (registers the zoo's serializable classes)
+    from zoo.export import runtime, tracing
+    from zoo.export.signature import IMAGE_NAME, resolve_generator
+    from zoo.export.test_vectors import load_test_vectors
+    from zoo.files import write_bytes_atomically
+
+    info = resolve_generator(keras.saving.load_model(keras_path, compile=False))
+    inputs, outputs = load_test_vectors(fetcher.folder)
+    with atomic_path(target, directory=True) as temporary:
+        traced = tracing.export_copy(info.generator)
+        tracing.save_saved_model(traced, tracing.serving_function(traced, info), temporary)
+        image = runtime.run_saved_model(runtime.load_saved_model(temporary), inputs)
+        error = float(np.max(np.abs(image.astype(np.float64) - outputs[IMAGE_NAME])))
+        if not error <= tolerance:
+            raise ZooError(
+                f"The SavedModel rebuilt from {keras_path} misses the test vectors by {error:.2e} "
+                f"(tolerance {tolerance:g}); delete the cache folder {fetcher.folder} and download again."
+            )
+    write_bytes_atomically(stamp, source_hash.encode())
     return target
 
 

@@ -4,7 +4,8 @@
 
     export/<name>/generator.keras      the generator alone (float32)
                  /generator.onnx       ONNX, parity-checked against Keras
-                 /saved_model.zip      the SavedModel folder, zipped (`unzip` restores saved_model/)
+                 /saved_model.zip      the SavedModel folder, zipped (`unzip` restores saved_model/);
+                                       not shipped above 2.5 MB: `zoo.hub.download` rebuilds it
                  /test_data_set_0/     input_0.pb (z), [input_1.pb (label)], output_0.pb (image)
                  /manifest.json        files (sha256, size), io, facts, parity; `zoo verify` passes
     models/<name>/card.json            the single source of truth about the model
@@ -46,6 +47,9 @@ MAX_FILE_BYTES = 8_000_000
 MAX_TOTAL_BYTES = 40_000_000
 DEFAULT_N_EVAL = 10_000
 SAVED_MODEL_ZIP = "saved_model.zip"
+# A larger SavedModel is not shipped (it would repeat the .keras weights a third
+# time); downloads rebuild it from the verified .keras file.
+MAX_SAVED_MODEL_ZIP_BYTES = 2_500_000
 
 __all__ = [
     "PublishReport",
@@ -98,7 +102,8 @@ class PublishReport:
 
 def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, n_eval=DEFAULT_N_EVAL,
                 eval_seed=0, description=None, data_licence=None, limits=None, force=False,
-                max_file_bytes=MAX_FILE_BYTES, max_total_bytes=MAX_TOTAL_BYTES):
+                max_file_bytes=MAX_FILE_BYTES, max_total_bytes=MAX_TOTAL_BYTES,
+                max_saved_model_zip_bytes=MAX_SAVED_MODEL_ZIP_BYTES):
     """Publishes a finished training run as the pretrained generator `name`.
 
     Args:
@@ -120,6 +125,9 @@ def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, 
         force: replace an existing publication of `name`. Defaults to `False`.
         max_file_bytes: limit of each model file. Defaults to 8 MB.
         max_total_bytes: limit of the whole `export/` folder. Defaults to 40 MB.
+        max_saved_model_zip_bytes: a zipped SavedModel above this size is not
+            shipped; `zoo.hub.download(name, format="savedmodel")` rebuilds it
+            from the `.keras` file and checks it. Defaults to 2.5 MB.
 
     Returns:
         A `PublishReport`.
@@ -163,7 +171,7 @@ def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, 
     try:
         folder = os.path.join(staging, name)
         export_report = _export(gan, folder, settings)
-        verification = _zip_and_verify(folder, name)
+        verification = _zip_and_verify(folder, name, max_saved_model_zip_bytes)
         sizes, export_bytes = check_sizes(folder, export_root, name, max_file_bytes, max_total_bytes)
         if evaluation_data is None and n_eval:
             evaluation_data = evaluate_folder(folder, dataset, n_eval, eval_seed)
@@ -285,20 +293,34 @@ def _export(gan, folder, settings):
     )
 
 
-def _zip_and_verify(folder, name):
-    """Replaces `saved_model/` by `saved_model.zip`, rewrites the manifest, runs `verify_artifact`."""
+def _zip_and_verify(folder, name, max_saved_model_zip_bytes=None):
+    """Replaces `saved_model/` by `saved_model.zip` (or drops it when large), rewrites the manifest, verifies."""
+    if max_saved_model_zip_bytes is None:
+        max_saved_model_zip_bytes = MAX_SAVED_MODEL_ZIP_BYTES
     from zoo.export import manifest as manifest_module
     from zoo.export.verify import verify_artifact
 
     manifest = manifest_module.read_manifest(folder)
     saved_model = os.path.join(folder, manifest["formats"].get("savedmodel", "saved_model"))
-    zip_folder(saved_model, os.path.join(folder, SAVED_MODEL_ZIP), "saved_model")
+    zip_path = os.path.join(folder, SAVED_MODEL_ZIP)
+    zip_folder(saved_model, zip_path, "saved_model")
     shutil.rmtree(saved_model)
-    manifest["formats"]["savedmodel"] = SAVED_MODEL_ZIP
+    zip_bytes = os.path.getsize(zip_path)
+    if zip_bytes <= max_saved_model_zip_bytes:
+        manifest["formats"]["savedmodel"] = SAVED_MODEL_ZIP
+        saved_model_note = f"the saved_model/ folder, zipped as {SAVED_MODEL_ZIP} (unzip it to get the folder back)"
+    else:
+        os.remove(zip_path)
+        manifest["formats"].pop("savedmodel", None)
+        saved_model_note = (
+            f"not shipped ({zip_bytes / 1e6:.1f} MB zipped, over {max_saved_model_zip_bytes / 1e6:g} MB): "
+            f"zoo.hub.download(name, format='savedmodel') or `zoo export generator.keras` rebuilds it "
+            f"(the download checks it against test_data_set_0)"
+        )
     manifest["files"] = manifest_module.file_entries(folder)
     manifest["published"] = {
         "name": name,
-        "saved_model": f"the saved_model/ folder, zipped as {SAVED_MODEL_ZIP} (unzip it to get the folder back)",
+        "saved_model": saved_model_note,
         "verified": "export parity gate before zipping; `zoo verify` (hashes + test vectors) after",
     }
     manifest_module.write_manifest(folder, manifest)
@@ -333,6 +355,8 @@ def check_sizes(folder, export_root, name, max_file_bytes=MAX_FILE_BYTES, max_to
     formats = read_manifest(folder)["formats"]
     sizes = {}
     for format_name in MODEL_FORMATS:
+        if format_name not in formats:  # a SavedModel too large to ship
+            continue
         relative = formats[format_name]
         sizes[relative] = os.path.getsize(os.path.join(folder, relative))
         if sizes[relative] > max_file_bytes:

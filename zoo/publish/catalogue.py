@@ -89,7 +89,11 @@ def build_catalogue(repo_root, index=None):
         ):
             if facts.get(key) != card_value:
                 raise ZooError(f"models/{name}/{CARD_FILE} says {key}={card_value!r} but export/{name}/manifest.json says {facts.get(key)!r}.")
-        entry_files = {fmt: {"path": item["formats"][fmt], **files[item["formats"][fmt]]} for fmt in MODEL_FORMATS}
+        entry_files = {
+            fmt: {"path": item["formats"][fmt], **files[item["formats"][fmt]]}
+            for fmt in MODEL_FORMATS
+            if fmt in item["formats"]  # a large SavedModel is not shipped (rebuilt on download)
+        }
         entry_files["manifest"] = {"path": "manifest.json", **files["manifest.json"]}
         training = card["training"]
         models[name] = {
