@@ -181,8 +181,13 @@ def render_readme(card, sizes):
         "",
         f"A `{card['variant']}` generator ({model['parameters']:,} parameters) trained on {title}"
         + (f" that draws an image of the class it is asked for ({model['num_classes']} classes)." if conditional else "."),
-        "It is published as a Keras file, an ONNX file and a zipped TensorFlow SavedModel that compute the same "
-        f"images (checked within {card['export']['tolerance'].get('atol')}), with test vectors beside them.",
+        (
+            "It is published as a Keras file, an ONNX file and a zipped TensorFlow SavedModel that compute the same "
+            if "savedmodel" in card["export"]["formats"]
+            else "It is published as a Keras file and an ONNX file (the TensorFlow SavedModel is built from the Keras "
+            "file by `zoo.hub.download(..., format=\"savedmodel\")`) that compute the same "
+        )
+        + f"images (checked within {card['export']['tolerance'].get('atol')}), with test vectors beside them.",
         "",
         "```python",
         "import zoo",
