@@ -37,19 +37,20 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=60, help="timed calls per runtime (default 60)")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--latent-dim", type=int, default=64)
+    parser.add_argument("--config", default=None, help='extra builder options as JSON, e.g. \'{"g_width": 32}\'')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: physical cores)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     return parser.parse_args(argv)
 
 
-def build(variant, latent_dim, seed):
+def build(variant, latent_dim, seed, config=None):
     import keras
 
     import zoo
 
     keras.utils.set_random_seed(seed)
-    return zoo.create(variant, image_shape=(28, 28, 1), latent_dim=latent_dim, seed=seed)
+    return zoo.create(variant, image_shape=(28, 28, 1), latent_dim=latent_dim, seed=seed, **(config or {}))
 
 
 def runners(gan, folder, threads):
@@ -116,7 +117,7 @@ def measure(args):
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as workdir:
         for variant in args.variants.split(","):
-            gan = build(variant, args.latent_dim, args.seed)
+            gan = build(variant, args.latent_dim, args.seed, json.loads(args.config) if args.config else None)
             folder = os.path.join(workdir, variant)
             report = export_generator(gan, folder, batch_sizes=(1, 7, 64), seed=args.seed)
             info = resolve_generator(gan)

@@ -177,3 +177,28 @@ def test_minibatch_stddev_rejects_groups_smaller_than_two():
 def fashion_batches_first(batches):
     batch = next(iter(batches))
     return batch[0] if isinstance(batch, tuple) else batch
+
+
+LOAD_AFTER_TENSORFLOW = """
+import sys
+import zoo
+import tensorflow  # probes for keras with importlib.util.find_spec before importing it
+import keras
+gan = keras.saving.load_model(sys.argv[1])
+print(type(gan.augment).__name__, [type(l).__name__ for l in gan.discriminator.layers if l.name.startswith("minibatch")])
+"""
+
+
+def test_saved_stabilizers_load_in_a_fresh_process_that_imports_tensorflow_first(fashion_batches, tmp_path):
+    """`import zoo` registers its classes even when TensorFlow imports Keras (as `zoo evaluate` does)."""
+    import subprocess
+    import sys
+
+    gan = zoo.create("dcgan", minibatch_std=True, augment=DiffAugment(seed=0), seed=0)
+    gan.compile()
+    gan.fit(fashion_batches, epochs=1, steps_per_epoch=1, verbose=0)
+    path = str(tmp_path / "stabilized.keras")
+    gan.save(path)
+    result = subprocess.run([sys.executable, "-c", LOAD_AFTER_TENSORFLOW, path], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[-2] == "DiffAugment ['MinibatchStdDev']"

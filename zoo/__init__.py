@@ -63,20 +63,31 @@ class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
     `keras.saving.load_model("gan.keras")` only finds `zoo.GAN` if the module
     defining it was imported. Importing it eagerly here would import
     TensorFlow with `zoo` (and so with the ONNX-only `zoo.serving`); instead
-    the registration runs as soon as the program imports Keras itself.
+    the registration runs as soon as the program imports Keras itself. The
+    finder stays installed until Keras is actually executed: TensorFlow probes
+    for Keras with `importlib.util.find_spec` before importing it.
     """
 
+    def __init__(self):
+        self._searching = False
+
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "keras":
+        if fullname != "keras" or self._searching:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
+        self._searching = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._searching = False
         if spec is None or spec.loader is None:
             return spec
         load = spec.loader.exec_module
+        finder = self
 
         def exec_module(module):
             load(module)
+            if finder in sys.meta_path:
+                sys.meta_path.remove(finder)
             _register_serializables()
 
         spec.loader.exec_module = exec_module
