@@ -449,3 +449,48 @@ def test_every_other_registered_variant_exports_with_parity(variant, tmp_path):
     report = export_generator(gan, tmp_path / variant, batch_sizes=(1, 7))
     assert report.passed
     assert report.max_error("onnxruntime") <= 1e-5
+
+
+def naive_conv_transpose_4x4_stride_2_pad_1(image, kernel):
+    """ONNX ConvTranspose: `image` [C, H, W], `kernel` [C, O, 4, 4] -> [O, 2H, 2W]."""
+    channels, height, width = image.shape
+    full = np.zeros((kernel.shape[1], 2 * height + 2, 2 * width + 2))
+    for i in range(height):
+        for j in range(width):
+            full[:, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4] += np.einsum("c,cokl->okl", image[:, i, j], kernel)
+    return full[:, 1:-1, 1:-1]
+
+
+def test_transposed_phase_kernels_equal_the_transposed_convolution():
+    from zoo.export.onnx_optimize import transposed_phase_kernels
+
+    rng = np.random.default_rng(1)
+    image = rng.normal(size=(3, 5, 4))
+    kernel = rng.normal(size=(3, 2, 4, 4)).astype(np.float32)
+    expected = naive_conv_transpose_4x4_stride_2_pad_1(image, kernel)
+    padded = np.pad(image, ((0, 0), (1, 1), (1, 1)))
+    for (a, b), phase in transposed_phase_kernels(kernel).items():
+        # pads [top, left, bottom, right] = [1 - a, 1 - b, a, b]: the window of output m starts at row m - 1 + a.
+        window = padded[:, a : a + 5 + 1, b : b + 4 + 1]
+        actual = np.zeros((2, 5, 4))
+        for ky in range(2):
+            for kx in range(2):
+                actual += np.einsum("oc,chw->ohw", phase[:, :, ky, kx], window[:, ky : ky + 5, kx : kx + 4])
+        np.testing.assert_allclose(actual, expected[:, a::2, b::2], atol=1e-4)
+
+
+def test_transposed_convolutions_export_without_conv_transpose(tmp_path):
+    gan = zoo.create("dcgan", upsampling="transpose", seed=0)
+    rng = np.random.default_rng(0)
+    for layer in gan.generator.layers:  # BatchNorm statistics away from identity, to check the folding
+        if isinstance(layer, keras.layers.BatchNormalization):
+            size = layer.gamma.shape[0]
+            layer.gamma.assign(rng.uniform(0.5, 1.5, size))
+            layer.beta.assign(rng.normal(0, 0.2, size))
+            layer.moving_mean.assign(rng.normal(0, 0.2, size))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, size))
+    report = export_generator(gan, tmp_path / "transpose")
+    assert report.passed and report.max_error("onnxruntime") < 1e-5
+    assert report.onnx_graph["rewrites"]["conv_transpose"] == 2
+    assert report.onnx_graph["ops_before"].get("ConvTranspose") == 2
+    assert "ConvTranspose" not in report.onnx_graph["ops"] and "Transpose" not in report.onnx_graph["ops"]

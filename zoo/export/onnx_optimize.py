@@ -14,7 +14,10 @@ pixels followed by a 3x3 convolution equals four 2x2 convolutions on the small
 input (one per output phase, with the 3x3 kernel's taps that land on the same
 source pixel summed), interleaved by `DepthToSpace`. It computes the same
 values with 4/9 of the multiply-adds and without materialising the upsampled
-tensor.
+tensor. A `ConvTranspose` with a 4x4 kernel, stride 2 and pad 1 (Keras'
+`Conv2DTranspose(k, 4, strides=2, padding="same")`) is the same kind of
+operator and gets the same form, with its BatchNorm folded in (onnxruntime's
+CPU `ConvTranspose` is slower than TensorFlow's own, see `bench/inference.py`).
 
 A 3x3 convolution that reads such an interleaved tensor and writes far fewer
 channels than it reads (the output layer: 24 channels in, 1 or 3 out) is then
@@ -54,6 +57,7 @@ def optimize(model):
     before = op_counts(model)
     folded = _fold_projection_transpose(model.graph)
     fused = _fuse_upsample_conv(model.graph)
+    transposed = _fuse_conv_transpose(model.graph)
     moved = _move_convs_before_interleave(model.graph)
     hoisted = _hoist_unary_ops(model.graph)
     _drop_unused(model.graph)
@@ -62,6 +66,7 @@ def optimize(model):
         "ops": op_counts(model),
         "rewrites": {
             "subpixel_conv": fused,
+            "conv_transpose": transposed,
             "projection_transpose": folded,
             "conv_before_interleave": moved,
             "hoisted_activations": hoisted,
@@ -189,7 +194,10 @@ def _fuse_upsample_conv(graph):
         bias = initializers.get(conv.input[2]) if len(conv.input) > 2 and conv.input[2] else None
         if len(conv.input) > 2 and conv.input[2] and bias is None:
             continue
-        replacements[id(conv)] = _subpixel_nodes(graph, conv, resize.input[0], weights, fused)
+        bias = conv.input[2] if len(conv.input) > 2 and conv.input[2] else None
+        replacements[id(conv)] = _subpixel_nodes(
+            graph, f"zoo_subpixel_{fused}", resize.input[0], phase_kernels(weights), bias, conv.output[0]
+        )
         dropped.add(id(resize))
         fused += 1
 
@@ -270,22 +278,20 @@ def phase_kernels(weights):
     return kernels
 
 
-def _subpixel_nodes(graph, conv, source, weights, index):
-    prefix = f"zoo_subpixel_{index}"
-    kernels = phase_kernels(weights)
-    bias = conv.input[2] if len(conv.input) > 2 and conv.input[2] else None
+def _subpixel_nodes(graph, prefix, source, kernels, bias, output):
+    """Four 2x2 phase convolutions of `source`, concatenated and interleaved into `output`."""
     phase_outputs = []
     nodes = []
     for (a, b), kernel in sorted(kernels.items()):
         name = f"{prefix}_w{a}{b}"
         graph.initializer.append(numpy_helper.from_array(kernel, name))
-        output = f"{prefix}_phase{a}{b}"
+        phase_output = f"{prefix}_phase{a}{b}"
         inputs = [source, name] + ([bias] if bias else [])
         nodes.append(
             helper.make_node(
                 "Conv",
                 inputs,
-                [output],
+                [phase_output],
                 name=f"{prefix}_conv{a}{b}",
                 kernel_shape=[2, 2],
                 strides=[1, 1],
@@ -295,15 +301,129 @@ def _subpixel_nodes(graph, conv, source, weights, index):
                 pads=[1 - a, 1 - b, a, b],
             )
         )
-        phase_outputs.append(output)
+        phase_outputs.append(phase_output)
     stacked = f"{prefix}_phases"
     nodes.append(helper.make_node("Concat", phase_outputs, [stacked], name=f"{prefix}_concat", axis=1))
     nodes.append(
         helper.make_node(
-            "DepthToSpace", [stacked], [conv.output[0]], name=f"{prefix}_depth_to_space", blocksize=2, mode="DCR"
+            "DepthToSpace", [stacked], [output], name=f"{prefix}_depth_to_space", blocksize=2, mode="DCR"
         )
     )
     return nodes
+
+
+def _fuse_conv_transpose(graph):
+    """Rewrites `ConvTranspose(4x4, stride 2, pad 1)` into phase convolutions.
+
+    A stride-2 transposed convolution writes each output phase from a 2x2
+    window of the input: its 16 taps split into four 2x2 kernels
+    (`transposed_phase_kernels`), computed by ordinary convolutions and
+    interleaved by `DepthToSpace`, as for upsample + conv. onnxruntime's CPU
+    `ConvTranspose` is far slower than these. A per-channel `Mul`/`Add`
+    right after it (a folded BatchNorm) is folded into the new kernels.
+    """
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    graph_outputs = {port.name for port in graph.output}
+    rewritten = 0
+    for node in list(graph.node):
+        weights = _conv_transpose_4x4_stride_2(node, initializers)
+        if weights is None:
+            continue
+        bias_name = node.input[2] if len(node.input) > 2 and node.input[2] else None
+        if bias_name is not None and bias_name not in initializers:
+            continue
+        out_channels = weights.shape[1]
+        kernels = transposed_phase_kernels(weights)
+        bias = (
+            numpy_helper.to_array(initializers[bias_name]).astype(np.float64)
+            if bias_name
+            else np.zeros(out_channels)
+        )
+        output, folded = node.output[0], []
+        for op_type in ("Mul", "Add"):
+            consumer = _only_consumer(graph, output)
+            if output in graph_outputs or consumer is None or consumer.op_type != op_type:
+                break
+            constant = _per_channel_constant(consumer, output, initializers, out_channels)
+            if constant is None:
+                break
+            if op_type == "Mul":
+                kernels = {phase: (k * constant[:, None, None, None]).astype(np.float32) for phase, k in kernels.items()}
+                bias = bias * constant
+            else:
+                bias = bias + constant
+            folded.append(consumer)
+            output = consumer.output[0]
+        prefix = f"zoo_transpose_{rewritten}"
+        bias_input = None
+        if bias_name or folded:
+            bias_input = f"{prefix}_bias"
+            graph.initializer.append(numpy_helper.from_array(bias.astype(np.float32), bias_input))
+        nodes = _subpixel_nodes(graph, prefix, node.input[0], kernels, bias_input, output)
+        position = list(graph.node).index(node)
+        for removed in [node] + folded:
+            graph.node.remove(removed)
+        for offset, new_node in enumerate(nodes):
+            graph.node.insert(position + offset, new_node)
+        rewritten += 1
+    return rewritten
+
+
+def _conv_transpose_4x4_stride_2(node, initializers):
+    if node.op_type != "ConvTranspose" or len(node.input) < 2 or node.input[1] not in initializers:
+        return None
+    attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    weights = numpy_helper.to_array(initializers[node.input[1]])
+    if weights.ndim != 4 or weights.shape[2:] != (4, 4) or weights.dtype != np.float32:
+        return None
+    if attributes.get("group", 1) != 1 or attributes.get("auto_pad", b"NOTSET") != b"NOTSET":
+        return None
+    if "output_shape" in attributes or any(attributes.get("output_padding", [0, 0])):
+        return None
+    expected = {"strides": [2, 2], "dilations": [1, 1], "pads": [1, 1, 1, 1], "kernel_shape": [4, 4]}
+    if any(list(attributes.get(key, value)) != value for key, value in expected.items() if key != "dilations"):
+        return None
+    if list(attributes.get("dilations", [1, 1])) != [1, 1]:
+        return None
+    return weights
+
+
+def transposed_phase_kernels(weights):
+    """Splits a `ConvTranspose` kernel `[C, O, 4, 4]` (stride 2, pad 1) into 2x2 phase kernels.
+
+    Output row `2m + a` of the transposed convolution receives input row `i`
+    through tap `k = 2m + a + 1 - 2i`: phase a = 0 reads rows `m - 1, m` with
+    taps 3, 1, phase a = 1 reads rows `m, m + 1` with taps 2, 0; columns
+    likewise. As convolution windows these are the pads of `phase_kernels`.
+
+    Returns:
+        `{(a, b): kernel [O, C, 2, 2]}` for the phases a, b in {0, 1}.
+    """
+    taps = {0: [3, 1], 1: [2, 0]}
+    kernels = {}
+    for a in (0, 1):
+        for b in (0, 1):
+            window = weights[:, :, taps[a], :][:, :, :, taps[b]]
+            kernels[(a, b)] = np.ascontiguousarray(window.transpose(1, 0, 2, 3)).astype(np.float32)
+    return kernels
+
+
+def _only_consumer(graph, name):
+    consumers = [node for node in graph.node if name in node.input]
+    return consumers[0] if len(consumers) == 1 else None
+
+
+def _per_channel_constant(node, data_input, initializers, channels):
+    """The `[channels]` constant that `node` (`Mul`/`Add`) applies along axis 1, or `None`."""
+    others = [name for name in node.input if name != data_input]
+    if len(node.input) != 2 or len(others) != 1 or others[0] not in initializers:
+        return None
+    value = numpy_helper.to_array(initializers[others[0]]).astype(np.float64)
+    if value.size == 1:
+        return np.full(channels, float(value.reshape(())))
+    if value.shape in ((channels, 1, 1), (1, channels, 1, 1)):
+        return value.reshape(channels)
+    return None
 
 
 def _move_convs_before_interleave(graph):

@@ -2,8 +2,10 @@
 
 Strided convolutions and LeakyReLU in D, BatchNorm + ReLU in G, no pooling. G
 doubles resolution with nearest upsampling + 3x3 convolution by default (Odena et
-al. 2016): free of checkerboard artefacts and far faster in onnxruntime than
-transposed convolutions; `upsampling="transpose"` gives the paper's layers.
+al. 2016), free of checkerboard artefacts; `upsampling="transpose"` gives the
+paper's 4x4 stride-2 transposed convolutions (fewer multiply-adds, faster to
+train on CPU). Both export to the same fast ONNX graph of 2x2 phase
+convolutions (`zoo.export.onnx_optimize`).
 The default widths (G: 96-48-24 channels at 28x28, D: 32-64) were chosen with
 `bench/train_throughput.py`: D's width dominates the CPU cost of a step, and
 these train more than 2x faster than the TensorFlow DCGAN tutorial's networks.
