@@ -32,7 +32,7 @@ RUNTIMES = ("keras", "savedmodel", "onnxruntime")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="mlp_gan,dcgan,cgan")
+    parser.add_argument("--variants", default=None, help="comma-separated (default: every registered variant)")
     parser.add_argument("--batch-sizes", default="1,64")
     parser.add_argument("--rounds", type=int, default=60, help="timed calls per runtime (default 60)")
     parser.add_argument("--warmup", type=int, default=5)
@@ -116,7 +116,10 @@ def measure(args):
     threads = args.threads or physical_cores()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as workdir:
-        for variant in args.variants.split(","):
+        import zoo
+
+        variants = args.variants.split(",") if args.variants else zoo.list_variants()
+        for variant in variants:
             gan = build(variant, args.latent_dim, args.seed, json.loads(args.config) if args.config else None)
             folder = os.path.join(workdir, variant)
             report = export_generator(gan, folder, batch_sizes=(1, 7, 64), seed=args.seed)

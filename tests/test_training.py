@@ -119,6 +119,26 @@ def test_recipe_file_drives_a_run(tmp_path):
     assert gan.g_optimizer.learning_rate.numpy() == pytest.approx(1e-3)
 
 
+def test_one_loaded_recipe_trains_several_seeds(tmp_path):
+    """Benchmarks reuse one `load_recipe` result: each run must get its own optimizers."""
+    from zoo.recipes import load_recipe
+
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        'variant = "dcgan"\nepochs = 1\n[compile]\n'
+        'g_optimizer = { class_name = "Adam", learning_rate = 3e-4, beta_1 = 0.5 }\n'
+        'd_optimizer = { class_name = "Adam", learning_rate = 1e-4 }\n'
+    )
+    settings = load_recipe(recipe)
+    learning_rates = []
+    for seed in (0, 1):
+        settings.update(seed=seed, **SHORT)
+        gan, history = train(out=str(tmp_path / f"seed{seed}"), **settings)
+        assert np.isfinite(history.history["d_loss"][-1])
+        learning_rates.append(float(gan.d_optimizer.learning_rate.numpy()))
+    assert learning_rates == pytest.approx([1e-4, 1e-4])
+
+
 def test_bad_recipe_is_a_one_line_error(tmp_path, capsys):
     from zoo.cli import main
 

@@ -78,7 +78,11 @@ def recipe_to_train_kwargs(recipe, source="recipe"):
     compile_config = dict(recipe.get("compile_config", {}))
     for key in ("g_optimizer", "d_optimizer"):
         if isinstance(compile_config.get(key), dict):
-            compile_config[key] = optimizer_from_table(compile_config[key], source)
+            # Validated now, kept as a config: every `train(**kwargs)` builds its own
+            # optimizer (one instance cannot serve two models).
+            import keras
+
+            compile_config[key] = keras.optimizers.serialize(optimizer_from_table(compile_config[key], source))
     recipe["compile_config"] = compile_config
     if "image_shape" in recipe.get("variant_config", {}):
         recipe["variant_config"]["image_shape"] = tuple(recipe["variant_config"]["image_shape"])
