@@ -160,3 +160,16 @@ def test_a_folder_written_by_zoo_export_scores_like_its_keras_model(models, tmp_
     assert exported.source["kind"] == "export" and exported.source["num_classes"] == 10
     for name in COMPARED:
         assert exported.metrics[name] == pytest.approx(original.metrics[name], rel=1e-3, abs=1e-4), name
+
+
+def test_a_gan_is_scored_with_the_generator_it_ships():
+    """With EMA kept, `GAN.generate` and `zoo export` use the EMA generator; so must the metrics."""
+    from zoo.latent import sample_latent
+
+    gan = zoo.create("dcgan", seed=0, ema_decay=0.999)
+    for variable in gan.ema_generator.trainable_variables:  # EMA weights apart from the raw ones
+        variable.assign(variable * 0.5)
+    images = next(iter(sources.open_source(gan).batches(16, seed=0)))[0]
+    z = sample_latent(16, gan.latent_dim, 0)
+    np.testing.assert_allclose(images, gan.ema_generator(z, training=False).numpy(), atol=1e-5)
+    assert np.abs(images - gan.generator(z, training=False).numpy()).max() > 1e-2

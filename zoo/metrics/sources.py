@@ -115,7 +115,8 @@ class KerasSource(GeneratorSource):
         from zoo.gan import GAN
 
         if isinstance(model, GAN):
-            generator, num_classes = model.generator, model.num_classes
+            # What `GAN.generate` draws and `zoo export` ships: the EMA generator if kept.
+            generator, num_classes = model.inference_generator, model.num_classes
         else:
             generator = model
         self.name = name or getattr(model, "name", "keras model")
