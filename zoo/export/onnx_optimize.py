@@ -233,21 +233,22 @@ def _is_nearest_x2(node, initializers):
 
 
 def _conv_3x3_same(node, initializers):
+    expected = {"strides": ([1, 1], [1, 1]), "dilations": ([1, 1], [1, 1]), "pads": ([1, 1, 1, 1], [0, 0, 0, 0]),
+                "kernel_shape": ([3, 3], [3, 3])}
+    return _matching_kernel(node, initializers, 3, expected)
+
+
+def _matching_kernel(node, initializers, size, expected):
+    """`node`'s float32 `size`x`size` kernel if it is ungrouped and every `{attribute: (value, default)}` matches."""
     if len(node.input) < 2 or node.input[1] not in initializers:
         return None
     attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     weights = numpy_helper.to_array(initializers[node.input[1]])
-    if weights.ndim != 4 or weights.shape[2:] != (3, 3) or weights.dtype != np.float32:
+    if weights.ndim != 4 or weights.shape[2:] != (size, size) or weights.dtype != np.float32:
         return None
     if attributes.get("group", 1) != 1 or attributes.get("auto_pad", b"NOTSET") != b"NOTSET":
         return None
-    if list(attributes.get("strides", [1, 1])) != [1, 1]:
-        return None
-    if list(attributes.get("dilations", [1, 1])) != [1, 1]:
-        return None
-    if list(attributes.get("pads", [0, 0, 0, 0])) != [1, 1, 1, 1]:
-        return None
-    if list(attributes.get("kernel_shape", [3, 3])) != [3, 3]:
+    if any(list(attributes.get(key, default)) != value for key, (value, default) in expected.items()):
         return None
     return weights
 
@@ -370,22 +371,14 @@ def _fuse_conv_transpose(graph):
 
 
 def _conv_transpose_4x4_stride_2(node, initializers):
-    if node.op_type != "ConvTranspose" or len(node.input) < 2 or node.input[1] not in initializers:
+    if node.op_type != "ConvTranspose":
         return None
     attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    weights = numpy_helper.to_array(initializers[node.input[1]])
-    if weights.ndim != 4 or weights.shape[2:] != (4, 4) or weights.dtype != np.float32:
+    if "output_shape" in attributes:
         return None
-    if attributes.get("group", 1) != 1 or attributes.get("auto_pad", b"NOTSET") != b"NOTSET":
-        return None
-    if "output_shape" in attributes or any(attributes.get("output_padding", [0, 0])):
-        return None
-    expected = {"strides": [2, 2], "dilations": [1, 1], "pads": [1, 1, 1, 1], "kernel_shape": [4, 4]}
-    if any(list(attributes.get(key, value)) != value for key, value in expected.items() if key != "dilations"):
-        return None
-    if list(attributes.get("dilations", [1, 1])) != [1, 1]:
-        return None
-    return weights
+    expected = {"strides": ([2, 2], [1, 1]), "dilations": ([1, 1], [1, 1]), "pads": ([1, 1, 1, 1], [0, 0, 0, 0]),
+                "kernel_shape": ([4, 4], [4, 4]), "output_padding": ([0, 0], [0, 0])}
+    return _matching_kernel(node, initializers, 4, expected)
 
 
 def transposed_phase_kernels(weights):
