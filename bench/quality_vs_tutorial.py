@@ -31,18 +31,28 @@ RECIPE = os.path.join(REPO, "models", "dcgan-fashion-mnist", "recipe.toml")
 METRICS = ("fd", "kid", "precision", "recall", "density", "coverage", "classifier_score")
 
 
-def train_tutorial(minutes, seed, batch_size=256):
-    """The tutorial's loop for `minutes`; returns (model, images seen)."""
+def train_tutorial(minutes, seed, batch_size=256, on_checkpoint=None, checkpoints=()):
+    """The tutorial's loop for `minutes`; returns (model, images seen).
+
+    `on_checkpoint(model, minutes_trained, images_seen)` is called at each of
+    `checkpoints` (minutes of training, < `minutes`); the training clock is
+    stopped while it runs, so one run gives the tutorial's whole curve.
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
     model = TutorialDCGAN()
     batches = iter(zoo.data.load("fashion_mnist", batch_size=batch_size, seed=seed, with_labels=False).repeat())
-    deadline = time.perf_counter() + minutes * 60
+    pending = sorted(minute for minute in checkpoints if minute < minutes)
+    trained = 0.0
     steps = 0
-    while time.perf_counter() < deadline:
+    while trained < minutes * 60:
+        start = time.perf_counter()
         model.train_step(next(batches))
+        trained += time.perf_counter() - start
         steps += 1
+        if pending and trained >= pending[0] * 60:
+            on_checkpoint(model, pending.pop(0), steps * batch_size)
     return model, steps * batch_size
 
 
@@ -55,23 +65,35 @@ def tutorial_samples(model, n, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=7.0)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="zoo seeds (none: only the tutorial)")
     parser.add_argument("--n", type=int, default=10000, help="samples per evaluation")
     parser.add_argument("--out", default="runs/quality")
     parser.add_argument("--recipe", default=RECIPE, help="the zoo recipe to compare (default: the published DCGAN)")
     parser.add_argument("--skip-tutorial", action="store_true",
                         help="train and score only the zoo's seeds (compare with an earlier tutorial run)")
+    parser.add_argument("--tutorial-checkpoints", type=float, nargs="*", default=[],
+                        help="also score the tutorial after these minutes of its run (its clock is paused meanwhile)")
     args = parser.parse_args(argv)
     from zoo.recipes import load_recipe
     from zoo.training import train
 
     rows = []
-    if not args.skip_tutorial:
-        tutorial, seen = train_tutorial(args.minutes, seed=0)
-        source = ArraySource(tutorial_samples(tutorial, args.n, 0), name="tutorial")
+    curve = []
+
+    def score_tutorial(model, minutes, seen):
+        source = ArraySource(tutorial_samples(model, args.n, 0), name="tutorial")
         result = zoo.metrics.evaluate(source, "fashion_mnist", n=args.n, seed=0)
-        rows.append({"contender": "TF DCGAN tutorial", "seed": 0, "images_seen": seen, **{m: result.metrics.get(m) for m in METRICS}})
-        print(json.dumps(rows[-1]), flush=True)
+        row = {"contender": "TF DCGAN tutorial", "seed": 0, "minutes": minutes, "images_seen": seen,
+               **{m: result.metrics.get(m) for m in METRICS}}
+        print(json.dumps(row), flush=True)
+        return row
+
+    if not args.skip_tutorial:
+        tutorial, seen = train_tutorial(
+            args.minutes, seed=0, checkpoints=args.tutorial_checkpoints,
+            on_checkpoint=lambda model, minutes, seen: curve.append(score_tutorial(model, minutes, seen)),
+        )
+        rows.append(score_tutorial(tutorial, args.minutes, seen))
 
     settings = load_recipe(args.recipe)
     for seed in args.seeds:
@@ -84,6 +106,12 @@ def main(argv=None):
         print(json.dumps(rows[-1]), flush=True)
 
     zoo_rows = [row for row in rows if row["contender"].startswith("zoo")]
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "quality_vs_tutorial.json"), "w") as file:
+        json.dump({"minutes": args.minutes, "recipe": os.path.relpath(args.recipe, REPO), "rows": rows,
+                   "tutorial_curve": curve}, file, indent=2)
+    if not zoo_rows:
+        return
     print(f"\nQuality after {args.minutes:g} min of training each, real Fashion-MNIST, CPU only "
           f"({os.cpu_count()} cores); {args.n} samples vs the test split\n")
     print("| contender | seeds | images seen | FD ↓ | KID ↓ | precision ↑ | recall ↑ | coverage ↑ |")
@@ -103,8 +131,6 @@ def main(argv=None):
           f"{fd_mean:.2f} ± {fd_std:.2f} | {cells} |")
     if tutorial_row:
         print(f"\nFD ratio zoo / tutorial: {fd_mean / tutorial_row['fd']:.3f} (goal ≤ 0.1)")
-    with open(os.path.join(args.out, "quality_vs_tutorial.json"), "w") as file:
-        json.dump({"minutes": args.minutes, "recipe": os.path.relpath(args.recipe, REPO), "rows": rows}, file, indent=2)
 
 
 if __name__ == "__main__":

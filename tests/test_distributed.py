@@ -72,5 +72,5 @@ def test_zoo_train_runs_under_mirrored_strategy_with_mixed_precision(tmp_path):
     import json
 
     settings = json.loads((tmp_path / "run.json").read_text())
-    assert settings["strategy"] == "mirrored" and settings["mixed_precision"] is True
+    assert settings["strategy"] == "mirrored" and settings["mixed_precision"] == "mixed_float16"
     assert settings["result"]["generator_steps"] == 2

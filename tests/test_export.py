@@ -261,6 +261,43 @@ def test_interleaved_conv_kernel_equals_the_full_resolution_convolution():
     np.testing.assert_allclose(on_phases, to_phases(expected, block=4), atol=1e-4)
 
 
+def test_phase_pointwise_kernel_equals_the_full_resolution_convolution():
+    from zoo.export.onnx_optimize import phase_pointwise_kernel
+
+    rng = np.random.default_rng(0)
+    image = rng.normal(size=(5, 8, 12))
+    kernel = rng.normal(size=(3, 5, 1, 1)).astype(np.float32)
+    expected = np.einsum("oc,chw->ohw", kernel[:, :, 0, 0], image)
+    on_phases = np.einsum("oc,chw->ohw", phase_pointwise_kernel(kernel)[:, :, 0, 0], to_phases(image))
+    np.testing.assert_allclose(on_phases, to_phases(expected), atol=1e-4)
+
+
+def test_pointwise_output_layer_runs_on_the_phases_and_keeps_parity(tmp_path):
+    keras.utils.set_random_seed(5)
+    gan = zoo.create("dcgan", image_shape=(28, 28, 1), latent_dim=LATENT_DIM, output_kernel_size=1)
+    out = tmp_path / "pointwise"
+    report = export_generator(gan, out, batch_sizes=(1, 7))
+    assert report.passed
+    graph = json.load(open(out / "manifest.json"))["onnx_graph"]
+    assert graph["rewrites"]["conv_before_interleave"] == 1 and graph["transposes"] == 0
+    model = onnx.load(str(out / "generator.onnx"))
+    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
+    convs = [node for node in model.graph.node if node.op_type == "Conv"]
+    # The last convolution writes the 4 phases of the 1-channel image, then one DepthToSpace(2).
+    assert initializers[convs[-1].input[1]].dims == [4, 4 * 24, 1, 1]
+    interleaves = [node for node in model.graph.node if node.op_type == "DepthToSpace"]
+    assert [helper_attribute(node, "blocksize") for node in interleaves] == [2, 2]
+
+
+def helper_attribute(node, name):
+    return next(onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == name)
+
+
+def test_output_kernel_size_is_checked():
+    with pytest.raises(ZooError, match="output_kernel_size must be 1 or 3. Received: output_kernel_size=5"):
+        zoo.create("dcgan", output_kernel_size=5)
+
+
 def test_test_vectors_follow_the_model_zoo_layout(exported):
     for variant in ("dcgan", "cgan"):
         gan, folder, _ = exported[variant]
@@ -393,9 +430,10 @@ def test_bad_options_are_refused(exported, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_mixed_precision_generator_exports_as_float32(tmp_path):
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_generator_exports_as_float32(tmp_path, policy):
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16")
+    keras.config.set_dtype_policy(policy)
     try:
         keras.utils.set_random_seed(3)
         gan = zoo.create("mlp_gan", image_shape=(28, 28, 1), latent_dim=LATENT_DIM)
@@ -406,7 +444,8 @@ def test_mixed_precision_generator_exports_as_float32(tmp_path):
     session = runtime.onnx_session(str(tmp_path / "mixed" / "generator.onnx"))
     assert session.get_outputs()[0].type == "tensor(float)"
     graph = onnx.load(str(tmp_path / "mixed" / "generator.onnx")).graph
-    assert not any(tensor.data_type == onnx.TensorProto.FLOAT16 for tensor in graph.initializer)
+    low = (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+    assert not any(tensor.data_type in low for tensor in graph.initializer)
     assert not any(node.op_type == "Cast" for node in graph.node)
 
 

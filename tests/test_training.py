@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from zoo.errors import ZooError
 from zoo.training import train
 
 SHORT = dict(batch_size=32, steps_per_epoch=2, take=512, verbose=0, sample_count=4)
@@ -146,6 +147,42 @@ def test_bad_recipe_is_a_one_line_error(tmp_path, capsys):
     recipe.write_text('variant = "dcgan"\nepoch = 3\n')
     assert main(["train", "--recipe", str(recipe)]) == 2
     assert "unknown key 'epoch'" in capsys.readouterr().err
+
+
+def test_recipe_trains_in_bfloat16_with_float32_weights(tmp_path):
+    from zoo.cli import main
+
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        'variant = "dcgan"\nepochs = 1\nbatch_size = 16\nsteps_per_epoch = 2\nseed = 0\n'
+        'take = 256\nmixed_precision = "bfloat16"\n[variant_config]\nema_decay = 0.9\n'
+    )
+    assert main(["train", "--recipe", str(recipe), "--out", str(tmp_path / "run"), "--verbose", "0"]) == 0
+    settings = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert settings["mixed_precision"] == "mixed_bfloat16"
+    gan = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    conv = next(layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Conv2D))
+    assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
+    # bfloat16 has float32's exponent range: no loss scaling.
+    assert not isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert all(weight.dtype == "float32" for weight in gan.inference_generator.weights)
+    images = gan.generate(4, seed=0)
+    assert images.dtype == np.float32 and np.isfinite(images).all() and images.std() > 0
+
+
+@pytest.mark.parametrize("value", ["int8", "half"])
+def test_unknown_mixed_precision_is_a_one_line_error(tmp_path, value, capsys):
+    from zoo.cli import main
+    from zoo.training import mixed_precision_policy
+
+    with pytest.raises(ZooError, match=f"Unknown mixed_precision '{value}'. Use 'float16', 'bfloat16'"):
+        mixed_precision_policy(value)
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(f'variant = "dcgan"\nmixed_precision = "{value}"\n')
+    assert main(["train", "--recipe", str(recipe), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "recipe.toml: Unknown mixed_precision" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
 
 
 def test_time_budget_stops_mid_epoch_and_still_saves(tmp_path):

@@ -44,6 +44,7 @@ TRAIN_KEYS = (
     "take",
     "max_minutes",
     "evaluate_every",
+    "mixed_precision",
     "variant_config",
     "compile_config",
 )
@@ -84,6 +85,13 @@ def recipe_to_train_kwargs(recipe, source="recipe"):
 
             compile_config[key] = keras.optimizers.serialize(optimizer_from_table(compile_config[key], source))
     recipe["compile_config"] = compile_config
+    if "mixed_precision" in recipe:
+        from zoo.training import mixed_precision_policy
+
+        try:
+            mixed_precision_policy(recipe["mixed_precision"])
+        except ZooError as error:
+            raise ZooError(f"{source}: {error}") from None
     if "image_shape" in recipe.get("variant_config", {}):
         recipe["variant_config"]["image_shape"] = tuple(recipe["variant_config"]["image_shape"])
     return {key: recipe[key] for key in TRAIN_KEYS if key in recipe}

@@ -64,8 +64,11 @@ def train(
         strategy: `None`, `"mirrored"` (all local GPUs, or the CPU) or
             `"multiworker"` (`TF_CONFIG` cluster), or a `tf.distribute`
             strategy. The batch size is the global batch size.
-        mixed_precision: build the model under the `mixed_float16` policy
-            (both optimizers get loss scaling).
+        mixed_precision: `None`/`False` (float32), `"float16"` (or `True`:
+            the `mixed_float16` policy, both optimizers get loss scaling) or
+            `"bfloat16"` (`mixed_bfloat16`: no loss scaling needed; fast on
+            CPUs with AVX512-BF16/AMX and on recent GPUs). Variables stay
+            float32 either way, and exports are float32.
         callbacks: extra Keras callbacks.
         verbose: `fit` verbosity.
 
@@ -104,9 +107,10 @@ def train(
     config["seed"] = seed
     config.update(variant_config or {})
     distribution = get_strategy(strategy)
+    policy = mixed_precision_policy(mixed_precision)
     previous_policy = keras.config.dtype_policy()
-    if mixed_precision:
-        keras.config.set_dtype_policy("mixed_float16")
+    if policy:
+        keras.config.set_dtype_policy(policy)
     try:
         with distribution.scope():
             gan = zoo.create(variant, **config)
@@ -139,7 +143,7 @@ def train(
         "max_minutes": max_minutes,
         "strategy": strategy if strategy is None or isinstance(strategy, str) else type(strategy).__name__,
         "replicas": distribution.num_replicas_in_sync,
-        "mixed_precision": bool(mixed_precision),
+        "mixed_precision": policy,
         "variant_config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
         "compile_config": compile_config or {},
         "class_names": list(info.class_names) if info.class_names else None,
@@ -193,6 +197,30 @@ def train(
         json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
     )
     return gan, history
+
+
+MIXED_PRECISION = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+def mixed_precision_policy(mixed_precision):
+    """Keras dtype policy name for a `mixed_precision` setting, or `None`.
+
+    Example:
+
+    >>> mixed_precision_policy("bfloat16")
+    'mixed_bfloat16'
+    """
+    if mixed_precision is None or mixed_precision is False:
+        return None
+    if mixed_precision is True:
+        return MIXED_PRECISION["float16"]
+    name = str(mixed_precision).removeprefix("mixed_")
+    if name not in MIXED_PRECISION:
+        raise ZooError(
+            f"Unknown mixed_precision {mixed_precision!r}. Use 'float16', 'bfloat16' or "
+            "false (float32)."
+        )
+    return MIXED_PRECISION[name]
 
 
 STRATEGIES = ("mirrored", "multiworker")

@@ -23,7 +23,8 @@ A 3x3 convolution that reads such an interleaved tensor and writes far fewer
 channels than it reads (the output layer: 24 channels in, 1 or 3 out) is then
 moved in front of the interleave: it becomes one 4x4 stride-2 convolution of
 the half-resolution phase tensor with 16x the output channels, and only its
-small result is interleaved (`DepthToSpace(4)`). onnxruntime's `DepthToSpace`
+small result is interleaved (`DepthToSpace(4)`); a 1x1 output convolution
+becomes a block-diagonal 1x1 convolution of the phases (`DepthToSpace(2)`). onnxruntime's `DepthToSpace`
 is a plain memory shuffle and its blocked convolutions waste most of a
 16-channel block on a 1-channel output, so this saves far more than the extra
 multiply-adds cost. Finally, activations are moved above `Concat` and
@@ -419,8 +420,19 @@ def _per_channel_constant(node, data_input, initializers, channels):
     return None
 
 
+def _conv_1x1(node, initializers):
+    expected = {"strides": ([1, 1], [1, 1]), "dilations": ([1, 1], [1, 1]), "pads": ([0, 0, 0, 0], [0, 0, 0, 0]),
+                "kernel_shape": ([1, 1], [1, 1])}
+    return _matching_kernel(node, initializers, 1, expected)
+
+
 def _move_convs_before_interleave(graph):
-    """`DepthToSpace(2) -> unary ops -> Conv 3x3` to `unary ops -> Conv 4x4/2 -> DepthToSpace(4)`."""
+    """`DepthToSpace(2) -> unary ops -> Conv` to `unary ops -> Conv -> DepthToSpace`.
+
+    A 3x3 convolution becomes a 4x4 stride-2 one followed by `DepthToSpace(4)`
+    (`interleaved_conv_kernel`); a 1x1 convolution becomes a 1x1 one with a
+    block-diagonal kernel followed by `DepthToSpace(2)` (`phase_pointwise_kernel`).
+    """
     initializers = {tensor.name: tensor for tensor in graph.initializer}
     graph_outputs = {port.name for port in graph.output}
     moved = 0
@@ -428,8 +440,11 @@ def _move_convs_before_interleave(graph):
         if conv.op_type != "Conv":
             continue
         weights = _conv_3x3_same(conv, initializers)
+        if weights is None:
+            weights = _conv_1x1(conv, initializers)
         if weights is None or 4 * weights.shape[0] > weights.shape[1]:
             continue
+        pointwise = weights.shape[2] == 1
         producers = {output: node for node in graph.node for output in node.output}
         consumers = {}
         for node in graph.node:
@@ -456,19 +471,25 @@ def _move_convs_before_interleave(graph):
             node.input[0] = phases
             phases = node.output[0]
         inputs = [phases, f"{prefix}_weights"]
-        graph.initializer.append(numpy_helper.from_array(interleaved_conv_kernel(weights), inputs[1]))
+        kernel = phase_pointwise_kernel(weights) if pointwise else interleaved_conv_kernel(weights)
+        graph.initializer.append(numpy_helper.from_array(kernel, inputs[1]))
+        blocksize = 2 if pointwise else 4
         if bias is not None:
             inputs.append(f"{prefix}_bias")
-            tiled = np.tile(numpy_helper.to_array(initializers[bias]), 16)
+            tiled = np.tile(numpy_helper.to_array(initializers[bias]), blocksize**2)
             graph.initializer.append(numpy_helper.from_array(tiled, inputs[2]))
         interleaved = f"{prefix}_interleaved"
+        geometry = (
+            dict(kernel_shape=[1, 1], strides=[1, 1], pads=[0, 0, 0, 0])
+            if pointwise
+            else dict(kernel_shape=[4, 4], strides=[2, 2], pads=[1, 1, 1, 1])
+        )
         new_conv = helper.make_node(
-            "Conv", inputs, [interleaved], name=f"{prefix}_conv",
-            kernel_shape=[4, 4], strides=[2, 2], dilations=[1, 1], group=1, pads=[1, 1, 1, 1],
+            "Conv", inputs, [interleaved], name=f"{prefix}_conv", dilations=[1, 1], group=1, **geometry
         )
         interleave = helper.make_node(
             "DepthToSpace", [interleaved], [conv.output[0]], name=f"{prefix}_depth_to_space",
-            blocksize=4, mode="DCR",
+            blocksize=blocksize, mode="DCR",
         )
         position = list(graph.node).index(conv)
         graph.node.remove(conv)
@@ -531,6 +552,27 @@ def interleaved_conv_kernel(weights):
                     columns = slice((2 * a + b) * in_channels, (2 * a + b + 1) * in_channels)
                     kernel[rows, columns, tap_row, tap_column] += weights[:, :, dy + 1, dx + 1]
     return kernel.astype(np.float32)
+
+
+def phase_pointwise_kernel(weights):
+    """The 1x1 kernel that applies a 1x1 `weights` to each phase of an image stored as phases.
+
+    With `X[c, 2i + a, 2j + b] = P[(2a + b) C + c, i, j]` (`DepthToSpace` DCR
+    order), a pointwise convolution of `X` is the same convolution of each
+    phase: a block-diagonal kernel whose output phases are again in DCR order,
+    so `DepthToSpace(2)` of its result is the convolution of `X`.
+
+    Args:
+        weights: a kernel `[O, C, 1, 1]`.
+
+    Returns:
+        The kernel `[4 * O, 4 * C, 1, 1]`.
+    """
+    out_channels, in_channels = weights.shape[:2]
+    kernel = np.zeros((4 * out_channels, 4 * in_channels, 1, 1), np.float32)
+    for phase in range(4):
+        kernel[phase * out_channels : (phase + 1) * out_channels, phase * in_channels : (phase + 1) * in_channels] = weights
+    return kernel
 
 
 def _hoist_unary_ops(graph):

@@ -21,9 +21,9 @@ from zoo.registry import register_variant
 from zoo.variants import blocks
 
 
-def build_generator(latent_dim, image_shape, width=24, upsampling="nearest"):
+def build_generator(latent_dim, image_shape, width=24, upsampling="nearest", output_kernel_size=3):
     z = blocks.latent_input(latent_dim)
-    image = blocks.conv_generator_body(z, image_shape, width, upsampling)
+    image = blocks.conv_generator_body(z, image_shape, width, upsampling, output_kernel_size=output_kernel_size)
     return keras.Model(z, image, name="generator")
 
 
@@ -44,13 +44,15 @@ def dcgan(
     upsampling="nearest",
     spectral_norm=False,
     minibatch_std=False,
+    output_kernel_size=3,
     **gan_options,
 ):
     """Builds a DCGAN for `image_shape` (square, side b*2^k, e.g. 28, 32, 64).
 
     `spectral_norm=True` wraps D's layers in spectral normalization (Miyato et
     al. 2018); `minibatch_std=True` gives D a minibatch standard deviation
-    channel (Karras et al. 2018) against mode collapse; `ema_decay`, `seed` and `d_steps` go to `zoo.GAN`.
+    channel (Karras et al. 2018) against mode collapse; `output_kernel_size=1`
+    makes G's output layer pointwise (see `blocks.conv_generator_body`); `ema_decay`, `seed` and `d_steps` go to `zoo.GAN`.
 
     Example:
 
@@ -60,7 +62,7 @@ def dcgan(
     latent_dim = check_latent_dim(latent_dim)
     image_shape = tuple(image_shape)
     return GAN(
-        build_generator(latent_dim, image_shape, g_width, upsampling),
+        build_generator(latent_dim, image_shape, g_width, upsampling, output_kernel_size),
         build_discriminator(image_shape, d_width, spectral_norm, minibatch_std),
         latent_dim=latent_dim,
         variant="dcgan",
