@@ -16,6 +16,7 @@ from zoo import losses as losses_module
 from zoo import regularizers
 from zoo.errors import ZooError
 from zoo.latent import check_labels, sample_latent
+from zoo.layers import LatentCluster
 
 
 def default_optimizer(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
@@ -85,6 +86,12 @@ class GAN(keras.Model):
         augment: a layer applied to every image D sees while training, real
             and fake alike, e.g. `zoo.augment.DiffAugment()`. Defaults to
             `None`.
+        latent_clusters: for a self-conditioned model (`zoo.clusters`), the
+            clusters' shares of the training data. The generator takes `z`
+            only and draws its cluster from `z[:, 0]`
+            (`zoo.layers.LatentCluster`); the discriminator takes
+            `[images, cluster ids]`, and training batches are
+            `(images, cluster ids)`. Defaults to `None`.
 
     Example:
 
@@ -107,6 +114,7 @@ class GAN(keras.Model):
         ema_decay=None,
         d_penalties=None,
         augment=None,
+        latent_clusters=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -128,6 +136,13 @@ class GAN(keras.Model):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.d_penalties = [regularizers.get(penalty) for penalty in (d_penalties or [])]
         self.augment = augment
+        if latent_clusters is not None and self.num_classes is not None:
+            raise ZooError("A GAN is either conditional (num_classes) or self-conditioned (latent_clusters), not both.")
+        self.latent_clusters = None
+        self.cluster_of = None
+        if latent_clusters is not None:
+            self.cluster_of = LatentCluster(latent_clusters, name="cluster_of")
+            self.latent_clusters = self.cluster_of.frequencies
         self.generator = generator
         self.ema_generator = None
         if self.ema_decay is not None:
@@ -229,6 +244,11 @@ class GAN(keras.Model):
         return self.num_classes is not None
 
     @property
+    def self_conditioned(self):
+        """Whether D is conditioned on cluster ids that G draws from `z` itself."""
+        return self.latent_clusters is not None
+
+    @property
     def inference_generator(self):
         """The generator used for sampling and export: the EMA one if kept."""
         return self.ema_generator if self.ema_generator is not None else self.generator
@@ -325,19 +345,20 @@ class GAN(keras.Model):
         """
         real_images, labels = self._split_batch(data)
         with tf.GradientTape() as g_tape:
-            fake_images = self._generate(self._sample_z(real_images), labels, training=True)
+            z = self._sample_z(real_images)
+            fake_labels = self._fake_labels(z, labels)
+            fake_images = self._generate(z, labels, training=True)
             with g_tape.stop_recording():
                 d_loss, real_logits, fake_logits = self._discriminator_step(
-                    real_images, tf.stop_gradient(fake_images), labels
+                    real_images, tf.stop_gradient(fake_images), labels, fake_labels
                 )
                 for _ in range(self.d_steps - 1):
-                    extra_fakes = self._generate(
-                        self._sample_z(real_images), labels, training=True
-                    )
+                    extra_z = self._sample_z(real_images)
+                    extra_fakes = self._generate(extra_z, labels, training=True)
                     d_loss, real_logits, fake_logits = self._discriminator_step(
-                        real_images, extra_fakes, labels
+                        real_images, extra_fakes, labels, self._fake_labels(extra_z, labels)
                     )
-            g_logits = self._discriminate(fake_images, labels, training=True)
+            g_logits = self._discriminate(fake_images, fake_labels, training=True)
             g_loss = self.loss_fn.generator_loss(g_logits)
             scaled_g_loss = self._scaled(g_loss, self.g_optimizer)
         g_variables = self.generator.trainable_variables
@@ -356,11 +377,15 @@ class GAN(keras.Model):
         )
         return {metric.name: metric.result() for metric in self.metrics}
 
-    def _discriminator_step(self, real_images, fake_images, labels):
+    def _fake_labels(self, z, labels):
+        """The labels D sees with fakes: the batch's (conditional), drawn from `z` (self-conditioned)."""
+        return self.cluster_of(z) if self.self_conditioned else labels
+
+    def _discriminator_step(self, real_images, fake_images, labels, fake_labels):
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real_logits = self._discriminate(real_images, labels, training=True)
-            fake_logits = self._discriminate(fake_images, labels, training=True)
+            fake_logits = self._discriminate(fake_images, fake_labels, training=True)
             d_loss = self.loss_fn.discriminator_loss(real_logits, fake_logits)
             d_loss = d_loss + self.discriminator_penalty(
                 real_images, fake_images, labels
@@ -410,7 +435,7 @@ class GAN(keras.Model):
             images = self.augment(images, training=True)
         logits = (
             self.discriminator([images, labels], training=training)
-            if self.conditional
+            if self.conditional or self.self_conditioned
             else self.discriminator(images, training=training)
         )
         return tf.cast(logits, "float32")
@@ -427,7 +452,13 @@ class GAN(keras.Model):
                 "This conditional GAN needs (images, labels) batches. Load the "
                 "data with labels, e.g. zoo.data.load(name, with_labels=True)."
             )
-        if not self.conditional:
+        if self.self_conditioned and labels is None:
+            raise ZooError(
+                "This self-conditioned GAN needs (images, cluster ids) batches: train it with "
+                "zoo.training.train, or pass zoo.clusters.cluster_images(...).assignments "
+                "as labels to zoo.data.load."
+            )
+        if not (self.conditional or self.self_conditioned):
             labels = None
         return images, labels
 
@@ -461,6 +492,7 @@ class GAN(keras.Model):
                 "ema_decay": self.ema_decay,
                 "d_penalties": [keras.saving.serialize_keras_object(p) for p in self.d_penalties],
                 "augment": keras.saving.serialize_keras_object(self.augment) if self.augment is not None else None,
+                "latent_clusters": self.latent_clusters,
             }
         )
         return config

@@ -1,5 +1,8 @@
 """Keras layers the variants share that Keras itself does not provide."""
 
+import itertools
+import statistics
+
 import keras
 from keras import ops
 
@@ -59,4 +62,56 @@ class MinibatchStdDev(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"group_size": self.group_size, "epsilon": self.epsilon})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LatentCluster(keras.layers.Layer):
+    """Draws a cluster id from the first latent coordinate.
+
+    For a self-conditioned generator (Liu et al. 2020, "Diverse Image
+    Generation via Self-Conditioned GANs"): the id is the bin of `z[:, 0]`
+    between standard-normal quantiles, so with `z ~ N(0, I)` cluster `k` is
+    drawn with probability `frequencies[k]` and the generator keeps the plain
+    `z -> image` interface (and exports like any unconditional one).
+
+    Args:
+        frequencies: the clusters' shares of the training data (positive,
+            normalised here).
+
+    Example:
+
+    >>> layer = LatentCluster([0.5, 0.5])
+    >>> keras.ops.convert_to_numpy(layer(np.array([[-1.0, 0.0], [2.0, 0.0]]))).tolist()
+    [0, 1]
+    """
+
+    def __init__(self, frequencies, **kwargs):
+        super().__init__(**kwargs)
+        frequencies = [float(value) for value in frequencies]
+        if len(frequencies) < 2 or min(frequencies) <= 0:
+            raise ValueError(
+                "LatentCluster needs at least 2 positive frequencies. "
+                f"Received: frequencies={frequencies!r}."
+            )
+        total = sum(frequencies)
+        self.frequencies = [value / total for value in frequencies]
+        normal = statistics.NormalDist()
+        cumulative = itertools.accumulate(self.frequencies[:-1])
+        self.thresholds = [normal.inv_cdf(min(max(p, 1e-12), 1 - 1e-12)) for p in cumulative]
+
+    def call(self, z):
+        first = ops.cast(z[:, :1], "float32")
+        above = ops.cast(first > ops.convert_to_tensor([self.thresholds], "float32"), "int32")
+        return ops.sum(above, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],)
+
+    def compute_output_spec(self, z):
+        return keras.KerasTensor((z.shape[0],), dtype="int32")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"frequencies": self.frequencies})
         return config

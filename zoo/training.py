@@ -106,6 +106,13 @@ def train(
         config["num_classes"] = info.num_classes
     config["seed"] = seed
     config.update(variant_config or {})
+    clustering, clustering_seconds = None, 0.0
+    if config.get("clusters") is not None and config.get("cluster_frequencies") is None:
+        clustering_start = time.perf_counter()
+        clustering = _cluster_training_images(variant, dataset, data_dir, config["clusters"], seed, accepted)
+        clustering_seconds = time.perf_counter() - clustering_start
+        config["clusters"] = len(clustering.frequencies)
+        config["cluster_frequencies"] = clustering.frequencies
     distribution = get_strategy(strategy)
     policy = mixed_precision_policy(mixed_precision)
     previous_policy = keras.config.dtype_policy()
@@ -126,6 +133,7 @@ def train(
         with_labels=conditional,
         seed=seed,
         take=take,
+        labels=None if clustering is None else clustering.assignments,
     )
     if steps_per_epoch is not None:
         dataset_batches = dataset_batches.repeat()
@@ -147,6 +155,7 @@ def train(
         "variant_config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
         "compile_config": compile_config or {},
         "class_names": list(info.class_names) if info.class_names else None,
+        "clustering_seconds": round(clustering_seconds, 1) if clustering is not None else None,
     }
     resuming = os.path.isdir(os.path.join(out, "backup"))
     seconds_before = _read_clock(out) if resuming else 0.0
@@ -173,7 +182,8 @@ def train(
             -1, zoo_callbacks.Evaluate(every=evaluate_every, n=5000, dataset=dataset, data_dir=data_dir, verbose=0)
         )
     if max_minutes is not None:
-        run_callbacks.insert(1, zoo_callbacks.TimeBudget(max_minutes))
+        # Finding the clusters is part of the budget.
+        run_callbacks.insert(1, zoo_callbacks.TimeBudget(max(max_minutes - clustering_seconds / 60, 0.0)))
     start = time.perf_counter()
     history = gan.fit(
         dataset_batches,
@@ -197,6 +207,20 @@ def train(
         json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
     )
     return gan, history
+
+
+def _cluster_training_images(variant, dataset, data_dir, clusters, seed, accepted):
+    from zoo import clusters as clusters_module
+    from zoo import data
+
+    if "clusters" not in accepted:
+        raise ZooError(f"Variant '{variant}' has no clusters option (self-conditioning); dcgan has.")
+    if data.info(dataset, data_dir=data_dir).source.startswith("folder:"):
+        raise ZooError(
+            f"clusters=... needs a named data set (e.g. fashion_mnist); {dataset!r} is an image folder."
+        )
+    images, _ = data.load_arrays(dataset, "train", data_dir)
+    return clusters_module.cluster_images(images, clusters, seed=seed or 0)
 
 
 MIXED_PRECISION = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}

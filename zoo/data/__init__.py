@@ -236,6 +236,7 @@ def load(
     drop_remainder=True,
     image_size=None,
     take=None,
+    labels=None,
 ):
     """Loads a data set as a batched `tf.data.Dataset` ready for training.
 
@@ -265,6 +266,9 @@ def load(
             size and color mode of the first image.
         take: Optional positive int: keep only the first `take` examples
             (before shuffling), for quick runs.
+        labels: Optional int array, one per example of the split, used
+            instead of the data set's own labels (e.g. cluster ids from
+            `zoo.clusters`); implies `with_labels=True`. Named data sets only.
 
     Returns:
         A `tf.data.Dataset`.
@@ -285,6 +289,11 @@ def load(
     size = _check_image_size(image_size)
 
     folder = _resolve_name(name)
+    if folder is not None and labels is not None:
+        raise ZooError(
+            f"labels=... replaces a named data set's labels; {name!r} is an image folder. "
+            "Give each class its own subfolder instead."
+        )
     if folder is not None:
         _check_folder_split(folder, split)
         dataset, count, has_labels = _folder_dataset(folder, size)
@@ -295,7 +304,18 @@ def load(
             dataset = dataset.map(lambda images, labels: images)
         target = None  # Keras already resized the images.
     else:
-        images, labels = load_arrays(name, split, data_dir)
+        images, own_labels = load_arrays(name, split, data_dir)
+        if labels is None:
+            labels = own_labels
+        else:
+            labels = np.asarray(labels)
+            if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+                raise ZooError(
+                    f"labels must be {len(images)} integers (one per {split!r} example of {name!r}). "
+                    f"Received an array of shape {labels.shape} and dtype {labels.dtype}."
+                )
+            labels = labels.astype("int32")
+            with_labels = True
         if take is not None:
             images = images[:take]
             labels = None if labels is None else labels[:take]

@@ -15,15 +15,26 @@ Deep Convolutional Generative Adversarial Networks", ICLR 2016.
 """
 
 import keras
+from keras import layers
 
+from zoo.errors import ZooError
 from zoo.gan import GAN, check_latent_dim, default_optimizer
+from zoo.layers import LatentCluster
 from zoo.registry import register_variant
-from zoo.variants import blocks
+from zoo.variants import blocks, cgan
 
 
-def build_generator(latent_dim, image_shape, width=24, upsampling="nearest", output_kernel_size=3):
+def build_generator(
+    latent_dim, image_shape, width=24, upsampling="nearest", output_kernel_size=3,
+    cluster_frequencies=None, embedding_dim=32,
+):
     z = blocks.latent_input(latent_dim)
-    image = blocks.conv_generator_body(z, image_shape, width, upsampling, output_kernel_size=output_kernel_size)
+    x = z
+    if cluster_frequencies is not None:
+        cluster = LatentCluster(cluster_frequencies, name="latent_cluster")(z)
+        embedded = layers.Embedding(len(cluster_frequencies), embedding_dim)(cluster)
+        x = layers.Concatenate()([z, embedded])
+    image = blocks.conv_generator_body(x, image_shape, width, upsampling, output_kernel_size=output_kernel_size)
     return keras.Model(z, image, name="generator")
 
 
@@ -45,6 +56,8 @@ def dcgan(
     spectral_norm=False,
     minibatch_std=False,
     output_kernel_size=3,
+    clusters=None,
+    cluster_frequencies=None,
     **gan_options,
 ):
     """Builds a DCGAN for `image_shape` (square, side b*2^k, e.g. 28, 32, 64).
@@ -52,7 +65,11 @@ def dcgan(
     `spectral_norm=True` wraps D's layers in spectral normalization (Miyato et
     al. 2018); `minibatch_std=True` gives D a minibatch standard deviation
     channel (Karras et al. 2018) against mode collapse; `output_kernel_size=1`
-    makes G's output layer pointwise (see `blocks.conv_generator_body`); `ema_decay`, `seed` and `d_steps` go to `zoo.GAN`.
+    makes G's output layer pointwise (see `blocks.conv_generator_body`);
+    `clusters=k` makes it self-conditioned (Liu et al. 2020): D also sees
+    each image's cluster id (k-means clusters found by `zoo.training.train`,
+    see `zoo.clusters`; `cluster_frequencies` are their shares) and G draws
+    the cluster from `z[:, 0]`, so it still maps `z` alone to an image; `ema_decay`, `seed` and `d_steps` go to `zoo.GAN`.
 
     Example:
 
@@ -61,9 +78,17 @@ def dcgan(
     blocks.upsampling_plan(image_shape, "dcgan")
     latent_dim = check_latent_dim(latent_dim)
     image_shape = tuple(image_shape)
+    frequencies = _cluster_frequencies(clusters, cluster_frequencies)
+    if frequencies is None:
+        discriminator = build_discriminator(image_shape, d_width, spectral_norm, minibatch_std)
+    else:
+        if minibatch_std:
+            raise ZooError("minibatch_std is not available with clusters; pass one of them.")
+        discriminator = cgan.build_discriminator(image_shape, len(frequencies), d_width, spectral_norm=spectral_norm)
     return GAN(
-        build_generator(latent_dim, image_shape, g_width, upsampling, output_kernel_size),
-        build_discriminator(image_shape, d_width, spectral_norm, minibatch_std),
+        build_generator(latent_dim, image_shape, g_width, upsampling, output_kernel_size, frequencies),
+        discriminator,
+        latent_clusters=frequencies,
         latent_dim=latent_dim,
         variant="dcgan",
         compile_defaults={
@@ -73,3 +98,20 @@ def dcgan(
         },
         **gan_options,
     )
+
+
+def _cluster_frequencies(clusters, cluster_frequencies):
+    if clusters is None:
+        if cluster_frequencies is not None:
+            raise ZooError("cluster_frequencies needs clusters=k as well.")
+        return None
+    if isinstance(clusters, bool) or not isinstance(clusters, int) or clusters < 2:
+        raise ZooError(f"clusters must be an integer >= 2. Received: clusters={clusters!r}.")
+    if cluster_frequencies is None:
+        return [1.0 / clusters] * clusters
+    if len(cluster_frequencies) != clusters or min(cluster_frequencies) <= 0:
+        raise ZooError(
+            f"cluster_frequencies must be {clusters} positive numbers (one per cluster). "
+            f"Received {len(cluster_frequencies)} values."
+        )
+    return [float(value) for value in cluster_frequencies]
