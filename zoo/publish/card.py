@@ -34,6 +34,9 @@ REFERENCES = {
     "projection_cgan": [("Miyato & Koyama 2018, cGANs with Projection Discriminator", "https://arxiv.org/abs/1802.05637")],
 }
 EMA_REFERENCE = ("Yazici et al. 2019, The Unusual Effectiveness of Averaging in GAN Training", "https://arxiv.org/abs/1806.04498")
+SELF_CONDITIONING_REFERENCE = (
+    "Liu et al. 2020, Diverse Image Generation via Self-Conditioned GANs", "https://arxiv.org/abs/2006.10728"
+)
 
 
 def build_card(name, description, settings, manifest, export_report, evaluation, *, data_licence, samples=None,
@@ -46,6 +49,8 @@ def build_card(name, description, settings, manifest, export_report, evaluation,
     references = [{"title": title, "url": url} for title, url in REFERENCES.get(settings["variant"], [])]
     if variant_config.get("ema_decay"):
         references.append({"title": EMA_REFERENCE[0], "url": EMA_REFERENCE[1]})
+    if variant_config.get("clusters"):
+        references.append({"title": SELF_CONDITIONING_REFERENCE[0], "url": SELF_CONDITIONING_REFERENCE[1]})
     if dataset in DATASETS:
         title, url = DATASETS[dataset]["reference"]
         references.append({"title": title, "url": url})
