@@ -176,7 +176,7 @@ def test_manifest_lists_every_file_with_its_hash(exported):
     assert manifest["model"]["dataset"] == "synthetic"
     assert "training_steps" in manifest["model"]
     assert manifest["io"]["inputs"][1] == {"name": "label", "dtype": "int64", "shape": ["batch"]}
-    assert manifest["opset"] == 17
+    assert manifest["opset"] == 18
     for tool in ("keras", "tensorflow", "tf2onnx", "onnx", "onnxruntime"):
         assert manifest["versions"][tool]
     assert manifest["parity"]["passed"] and manifest["parity"]["tolerance"] == {"atol": 1e-5, "rtol": 1e-5}
@@ -206,6 +206,9 @@ def test_onnx_graph_is_rewritten_without_transposes(exported):
     assert "Resize" not in ops and "Tile" not in ops
     assert graph["rewrites"]["projection_transpose"] == 1
     assert graph["transposes"] == 0 and "Transpose" not in ops
+    # The 14x14 hidden interleave is a Col2Im of the stacked phases (bit-identical, faster).
+    assert graph["rewrites"]["col2im_interleave"] == 1
+    assert sum(node.op_type == "Col2Im" for node in onnx.load(os.path.join(folder, "generator.onnx")).graph.node) == 1
     # The output convolution runs on the 14x14 phases; only its 16 channels are interleaved.
     assert graph["rewrites"]["conv_before_interleave"] == 1
     model = onnx.load(os.path.join(folder, "generator.onnx"))
@@ -286,7 +289,20 @@ def test_pointwise_output_layer_runs_on_the_phases_and_keeps_parity(tmp_path):
     # The last convolution writes the 4 phases of the 1-channel image, then one DepthToSpace(2).
     assert initializers[convs[-1].input[1]].dims == [4, 4 * 24, 1, 1]
     interleaves = [node for node in model.graph.node if node.op_type == "DepthToSpace"]
-    assert [helper_attribute(node, "blocksize") for node in interleaves] == [2, 2]
+    # The hidden 14x14 interleave is a Col2Im (opset 18); only the 4-channel output uses DepthToSpace.
+    assert [helper_attribute(node, "blocksize") for node in interleaves] == [2]
+    assert graph["rewrites"]["col2im_interleave"] == 1
+
+
+def test_opset_17_export_keeps_depth_to_space_and_parity(tmp_path):
+    keras.utils.set_random_seed(6)
+    gan = zoo.create("dcgan", image_shape=(28, 28, 1), latent_dim=LATENT_DIM)
+    report = export_generator(gan, tmp_path / "o17", batch_sizes=(1, 7), opset=17)
+    assert report.passed
+    manifest = json.load(open(tmp_path / "o17" / "manifest.json"))
+    assert manifest["opset"] == 17 and manifest["onnx_graph"]["rewrites"]["col2im_interleave"] == 0
+    ops = [node.op_type for node in onnx.load(str(tmp_path / "o17" / "generator.onnx")).graph.node]
+    assert "Col2Im" not in ops and ops.count("DepthToSpace") == 2
 
 
 def helper_attribute(node, name):

@@ -23,7 +23,7 @@ def register(subparsers):
     parser.add_argument("model", help="a GAN model.keras written by `zoo train`, or a generator .keras")
     parser.add_argument("--out", required=True, help="artifact folder to create")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
-    parser.add_argument("--opset", type=int, default=17, choices=(17, 18), help="ONNX opset (default 17)")
+    parser.add_argument("--opset", type=int, default=18, choices=(17, 18), help="ONNX opset (default 18)")
     parser.add_argument(
         "--precision",
         choices=("fp16", "int8"),

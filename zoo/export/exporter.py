@@ -42,7 +42,7 @@ class ExportReport:
     rows: list
     precision_rows: list = dataclasses.field(default_factory=list)
     paths: dict = dataclasses.field(default_factory=dict)
-    opset: int = 17
+    opset: int = 18
     tolerance: dict = dataclasses.field(default_factory=dict)
     onnx_graph: dict = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
@@ -81,7 +81,7 @@ def export_generator(
     dataset=None,
     training_steps=None,
     class_names=None,
-    opset=17,
+    opset=18,
     force=False,
     precision=None,
     batch_sizes=(1, 7, 64),
@@ -97,7 +97,7 @@ def export_generator(
         training_steps: training steps, for the manifest. Defaults to the GAN's
             generator optimizer iterations when it was trained.
         class_names: names of the classes of a conditional model.
-        opset: ONNX opset, 17 or 18. Defaults to `17`.
+        opset: ONNX opset, 17 or 18. Defaults to `18` (`Col2Im`, see `onnx_optimize`).
         force: replace an existing `out_dir`. Defaults to `False`.
         precision: also write a reduced-precision ONNX file: `"fp16"` or
             `"int8"`; its error against float32 is reported, not gated.

@@ -27,13 +27,13 @@ def check_opset(opset):
     return opset
 
 
-def convert(function, info, opset=17):
+def convert(function, info, opset=18):
     """Converts the serving `tf.function` to an `onnx.ModelProto`.
 
     Args:
         function: the traced function of `zoo.export.tracing.serving_function`.
         info: the `GeneratorInfo`.
-        opset: ONNX opset, 17 or 18. Defaults to `17`.
+        opset: ONNX opset, 17 or 18. Defaults to `18`.
 
     Returns:
         The converted model with ports `z`(/`label`) and `image`, batch
