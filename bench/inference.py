@@ -1,11 +1,13 @@
-"""Inference latency of exported generators: Keras vs SavedModel vs onnxruntime.
+"""Inference latency of exported generators: Keras vs SavedModel vs onnxruntime (portable and tuned graphs).
 
 Builds each variant freshly (fixed seed, 28x28x1), exports it with
 `zoo.export.export_generator` into a temporary folder (so the SavedModel and ONNX
 file are exactly what `zoo export` ships, parity-checked), then times, at each
 batch size, Keras `predict_on_batch`, the SavedModel's `serving_default`
-signature and an onnxruntime session (`zoo.export.session_options()`: all graph
-optimizations, one thread per physical core). The three runtimes are timed in
+signature and onnxruntime sessions (`zoo.export.session_options()`: all graph
+optimizations, one thread per physical core) of both ONNX targets: the portable
+graph that `zoo export` writes by default and the onnxruntime-tuned one
+(`--target onnxruntime`, `Col2Im`). The runtimes are timed in
 alternating blocks of 10 calls, so load from other processes falls on all of
 them alike. Prints a Markdown table (or JSON with `--json`).
 
@@ -27,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-RUNTIMES = ("keras", "savedmodel", "onnxruntime")
+RUNTIMES = ("keras", "savedmodel", "onnxruntime", "onnxruntime-tuned")
 
 
 def parse_args(argv=None):
@@ -53,12 +55,13 @@ def build(variant, latent_dim, seed, config=None):
     return zoo.create(variant, image_shape=(28, 28, 1), latent_dim=latent_dim, seed=seed, **(config or {}))
 
 
-def runners(gan, folder, threads):
+def runners(gan, folder, tuned_folder, threads):
     from zoo.export import runtime
 
     generator = gan.generator
     signature = runtime.load_saved_model(os.path.join(folder, "saved_model"))
     session = runtime.onnx_session(os.path.join(folder, "generator.onnx"), threads)
+    tuned = runtime.onnx_session(os.path.join(tuned_folder, "generator.onnx"), threads)
 
     def keras_runner(feeds):
         if "label" in feeds:
@@ -75,6 +78,7 @@ def runners(gan, folder, threads):
         "keras": (keras_runner, lambda feeds: feeds),
         "savedmodel": (lambda tensors: signature(**tensors)["image"].numpy(), prepare_tf),
         "onnxruntime": (lambda feeds: session.run(["image"], feeds)[0], lambda feeds: feeds),
+        "onnxruntime-tuned": (lambda feeds: tuned.run(["image"], feeds)[0], lambda feeds: feeds),
     }
 
 
@@ -123,8 +127,10 @@ def measure(args):
             gan = build(variant, args.latent_dim, args.seed, json.loads(args.config) if args.config else None)
             folder = os.path.join(workdir, variant)
             report = export_generator(gan, folder, batch_sizes=(1, 7, 64), seed=args.seed)
+            tuned_folder = folder + "-onnxruntime"
+            export_generator(gan, tuned_folder, target="onnxruntime", batch_sizes=(1, 7), seed=args.seed)
             info = resolve_generator(gan)
-            runs = runners(gan, folder, threads)
+            runs = runners(gan, folder, tuned_folder, threads)
             for batch_size in batch_sizes:
                 feeds = make_feeds(info, batch_size, args.seed)
                 samples = time_interleaved(runs, feeds, args.rounds, args.warmup)
@@ -132,6 +138,8 @@ def measure(args):
                 for name in RUNTIMES:
                     row[name] = summarize(samples[name], batch_size)
                 row["ort_over_savedmodel"] = row["onnxruntime"]["p50_ms"] / row["savedmodel"]["p50_ms"]
+                row["tuned_over_savedmodel"] = row["onnxruntime-tuned"]["p50_ms"] / row["savedmodel"]["p50_ms"]
+                row["portable_over_tuned"] = row["onnxruntime"]["p50_ms"] / row["onnxruntime-tuned"]["p50_ms"]
                 row["parity_max_abs"] = report.max_error("onnxruntime")
                 row["onnx_ops"] = report.onnx_graph.get("ops", {})
                 results.append(row)
@@ -158,8 +166,9 @@ def environment(threads):
 def markdown(measured):
     lines = [
         "| variant | batch | Keras p50 / p90 ms | Keras img/s | SavedModel p50 / p90 ms | SavedModel img/s "
-        "| onnxruntime p50 / p90 ms | onnxruntime img/s | ORT / SavedModel (p50) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| ORT portable p50 / p90 ms | ORT portable img/s | ORT tuned p50 / p90 ms | ORT tuned img/s "
+        "| portable / SavedModel (p50) | tuned / SavedModel | portable / tuned |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in measured["results"]:
         cells = [row["variant"], str(row["batch_size"])]
@@ -168,6 +177,8 @@ def markdown(measured):
             cells.append(f"{stats['p50_ms']:.3f} / {stats['p90_ms']:.3f}")
             cells.append(f"{stats['images_per_s']:,.0f}")
         cells.append(f"{row['ort_over_savedmodel']:.2f}x")
+        cells.append(f"{row['tuned_over_savedmodel']:.2f}x")
+        cells.append(f"{row['portable_over_tuned']:.2f}x")
         lines.append("| " + " | ".join(cells) + " |")
     env = measured["environment"]
     lines.append("")

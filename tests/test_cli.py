@@ -104,3 +104,80 @@ def test_console_script_runs():
     for command in ("train", "sample", "list"):
         assert command in result.stdout
 
+
+
+def _unwritable_folder(tmp_path):
+    """A folder no file can be created in: a read-only folder, or /sys for root (who ignores modes)."""
+    import os
+    import tempfile
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    for candidate in (str(locked), "/sys"):
+        try:
+            with tempfile.TemporaryFile(dir=candidate):
+                pass
+        except OSError:
+            return candidate
+    pytest.skip("no unwritable folder here")
+
+
+MODEL = "{model}"
+UNWRITABLE = "{unwritable}"
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        # zoo train: paths
+        (["train", "dcgan", "--out", "notes.txt"], "--out must be a folder, but"),
+        (["train", "dcgan", "--out", "notes.txt/run"], "notes.txt is a file, not a folder"),
+        (["train", "dcgan", "--out", UNWRITABLE + "/run"], "--out is not writable"),
+        (["train", "dcgan", "--data-dir", "no/such/folder"], "--data-dir does not exist"),
+        (["train", "dcgan", "--data-dir", "notes.txt"], "--data-dir is not a folder"),
+        (["train", "dcgan", "--data-dir", "empty", "--out", "run"], "--data-dir holds no fashion_mnist files"),
+        # zoo train: numbers
+        (["train", "dcgan", "--seed", "-1"], "seed must be an integer in 0..4294967295. Received: seed=-1."),
+        (["train", "dcgan", "--seed", str(2**32)], "seed must be an integer in 0..4294967295"),
+        (["train", "dcgan", "--max-minutes", "-1"], "max_minutes must be a finite number >= 0. Received: max_minutes=-1.0"),
+        (["train", "dcgan", "--max-minutes", "nan"], "max_minutes must be a finite number >= 0"),
+        (["train", "dcgan", "--take", "0"], "take must be a positive integer"),
+        (["train", "dcgan", "--batch-size", "0"], "batch_size must be a positive integer"),
+        (["train", "dcgan", "--steps-per-epoch", "-5"], "steps_per_epoch must be a positive integer"),
+        (["train", "dcgan", "--evaluate-every", "0"], "evaluate_every must be a positive integer"),
+        (["train", "dcgan", "--steps-per-execution", "0"], "--steps-per-execution must be a positive integer"),
+        # zoo sample
+        (["sample", MODEL, "--n", "100000000"], "Too many images requested. Received: n=100000000. Allowed: 1..10000."),
+        (["sample", MODEL, "--n", "4", "--columns", "0"], "--columns must be an integer in 1..4. Received: --columns 0."),
+        (["sample", MODEL, "--n", "4", "--columns", "5"], "--columns must be an integer in 1..4"),
+        (["sample", MODEL, "--seed", "-1"], "--seed must be an integer in 0..4294967295"),
+        (["sample", MODEL, "--out", "folder"], "--out must be a file, but"),
+        (["sample", MODEL, "--out", "notes.txt/grid.png"], "notes.txt is a file, not a folder"),
+        (["sample", MODEL, "--out", UNWRITABLE + "/grid.png"], "--out is not writable"),
+        # zoo train-classifier
+        (["train-classifier", "fashion_mnist", "--out", "notes.txt"], "--out must be a folder, but"),
+        (["train-classifier", "fashion_mnist", "--out", UNWRITABLE + "/c"], "--out is not writable"),
+        (["train-classifier", "fashion_mnist", "--seed", "-1"], "--seed must be an integer in 0..4294967295"),
+        (["train-classifier", "fashion_mnist", "--epochs", "0"], "--epochs must be a positive integer"),
+        (["train-classifier", "fashion_mnist", "--batch-size", "-2"], "--batch-size must be a positive integer"),
+        (["train-classifier", "fashion_mnist", "--data-dir", "no/such"], "--data-dir does not exist"),
+        (["train-classifier", "fashion_mnist", "--data-dir", "empty", "--out", "c"], "--data-dir holds no fashion_mnist files"),
+        # zoo export (argument checks only)
+        (["export", MODEL, "--out", "x", "--training-steps", "-5"], "--training-steps must be a non-negative integer"),
+        (["export", MODEL, "--out", "x", "--seed", "-1"], "--seed must be an integer in 0..4294967295"),
+    ],
+)
+def test_paths_and_numbers_are_checked_before_any_work(trained_models, capsys, monkeypatch, tmp_path, argv, expected):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("the user's notes")
+    (work / "folder").mkdir()
+    (work / "empty").mkdir()
+    unwritable = _unwritable_folder(tmp_path) if UNWRITABLE in " ".join(argv) else None
+    argv = [arg.replace(MODEL, str(trained_models["dcgan"])).replace(UNWRITABLE, str(unwritable)) for arg in argv]
+    monkeypatch.chdir(work)
+    assert expected in one_line_error(capsys, argv)
+    # Nothing was written: the check came before the work.
+    assert sorted(path.name for path in work.iterdir()) == ["empty", "folder", "notes.txt"]
+    assert (work / "notes.txt").read_text() == "the user's notes" and not list((work / "folder").iterdir())

@@ -176,7 +176,7 @@ def test_manifest_lists_every_file_with_its_hash(exported):
     assert manifest["model"]["dataset"] == "synthetic"
     assert "training_steps" in manifest["model"]
     assert manifest["io"]["inputs"][1] == {"name": "label", "dtype": "int64", "shape": ["batch"]}
-    assert manifest["opset"] == 18
+    assert manifest["opset"] == 17 and manifest["onnx_target"] == "portable"
     for tool in ("keras", "tensorflow", "tf2onnx", "onnx", "onnxruntime"):
         assert manifest["versions"][tool]
     assert manifest["parity"]["passed"] and manifest["parity"]["tolerance"] == {"atol": 1e-5, "rtol": 1e-5}
@@ -206,9 +206,12 @@ def test_onnx_graph_is_rewritten_without_transposes(exported):
     assert "Resize" not in ops and "Tile" not in ops
     assert graph["rewrites"]["projection_transpose"] == 1
     assert graph["transposes"] == 0 and "Transpose" not in ops
-    # The 14x14 hidden interleave is a Col2Im of the stacked phases (bit-identical, faster).
-    assert graph["rewrites"]["col2im_interleave"] == 1
-    assert sum(node.op_type == "Col2Im" for node in onnx.load(os.path.join(folder, "generator.onnx")).graph.node) == 1
+    # The 14x14 hidden interleave is Reshapes and Concats alone; only the output's DepthToSpace(4) is left (CRD).
+    assert graph["rewrites"]["concat_interleave"] == 1
+    nodes = onnx.load(os.path.join(folder, "generator.onnx")).graph.node
+    assert not any(node.op_type == "Col2Im" for node in nodes)
+    interleaves = [node for node in nodes if node.op_type == "DepthToSpace"]
+    assert [(helper_attribute(n, "blocksize"), helper_attribute(n, "mode")) for n in interleaves] == [(4, b"CRD")]
     # The output convolution runs on the 14x14 phases; only its 16 channels are interleaved.
     assert graph["rewrites"]["conv_before_interleave"] == 1
     model = onnx.load(os.path.join(folder, "generator.onnx"))
@@ -289,20 +292,50 @@ def test_pointwise_output_layer_runs_on_the_phases_and_keeps_parity(tmp_path):
     # The last convolution writes the 4 phases of the 1-channel image, then one DepthToSpace(2).
     assert initializers[convs[-1].input[1]].dims == [4, 4 * 24, 1, 1]
     interleaves = [node for node in model.graph.node if node.op_type == "DepthToSpace"]
-    # The hidden 14x14 interleave is a Col2Im (opset 18); only the 4-channel output uses DepthToSpace.
-    assert [helper_attribute(node, "blocksize") for node in interleaves] == [2]
-    assert graph["rewrites"]["col2im_interleave"] == 1
+    # The hidden 14x14 interleave is concats; only the 4-channel output uses DepthToSpace(2), in CRD mode.
+    assert [(helper_attribute(n, "blocksize"), helper_attribute(n, "mode")) for n in interleaves] == [(2, b"CRD")]
+    assert graph["rewrites"]["concat_interleave"] == 1
 
 
-def test_opset_17_export_keeps_depth_to_space_and_parity(tmp_path):
+def test_onnxruntime_target_uses_col2im_and_is_recorded(tmp_path):
     keras.utils.set_random_seed(6)
     gan = zoo.create("dcgan", image_shape=(28, 28, 1), latent_dim=LATENT_DIM)
-    report = export_generator(gan, tmp_path / "o17", batch_sizes=(1, 7), opset=17)
-    assert report.passed
-    manifest = json.load(open(tmp_path / "o17" / "manifest.json"))
-    assert manifest["opset"] == 17 and manifest["onnx_graph"]["rewrites"]["col2im_interleave"] == 0
-    ops = [node.op_type for node in onnx.load(str(tmp_path / "o17" / "generator.onnx")).graph.node]
-    assert "Col2Im" not in ops and ops.count("DepthToSpace") == 2
+    report = export_generator(gan, tmp_path / "ort", batch_sizes=(1, 7), target="onnxruntime")
+    assert report.passed and report.target == "onnxruntime"
+    manifest = json.load(open(tmp_path / "ort" / "manifest.json"))
+    assert manifest["opset"] == 18 and manifest["onnx_target"] == "onnxruntime"
+    assert manifest["onnx_graph"]["rewrites"]["col2im_interleave"] == 1
+    model = onnx.load(str(tmp_path / "ort" / "generator.onnx"))
+    assert [node.op_type for node in model.graph.node].count("Col2Im") == 1
+    assert {p.key: p.value for p in model.metadata_props}["export_target"] == "onnxruntime"
+    # The same generator exported portably computes the same images (the rewrites are exact).
+    portable = export_generator(gan, tmp_path / "portable", batch_sizes=(1, 7))
+    assert {p.key: p.value for p in onnx.load(str(tmp_path / "portable" / "generator.onnx")).metadata_props}[
+        "export_target"] == "portable"
+    tuned_image = load_test_vectors(str(tmp_path / "ort"))[1]["image"]
+    portable_image = load_test_vectors(str(tmp_path / "portable"))[1]["image"]
+    np.testing.assert_array_equal(tuned_image, portable_image)
+    assert portable.max_error("onnxruntime") < 1e-5
+
+
+def test_portable_target_takes_only_its_opset(tmp_path):
+    gan = zoo.create("mlp_gan", image_shape=(28, 28, 1), latent_dim=LATENT_DIM)
+    with pytest.raises(ZooError, match="portable target is opset 17"):
+        export_generator(gan, tmp_path / "x", opset=18)
+    assert not os.path.exists(tmp_path / "x")
+
+
+def test_dcr_to_crd_reorders_depth_to_space_input():
+    from onnx.reference import ReferenceEvaluator
+
+    from zoo.export.onnx_optimize import dcr_to_crd
+
+    x = np.random.default_rng(0).standard_normal((2, 3 * 16, 5, 5)).astype(np.float32)
+    outputs = []
+    for mode, data in (("DCR", x), ("CRD", x[:, dcr_to_crd(3, 4)])):
+        node = onnx.helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=4, mode=mode)
+        outputs.append(ReferenceEvaluator(node).run(None, {"x": data})[0])
+    np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
 def helper_attribute(node, name):
@@ -334,7 +367,7 @@ def test_verify_passes_on_a_fresh_export(exported, capsys):
     _, folder, _ = exported["dcgan"]
     report = verify_artifact(folder)
     assert report.passed, str(report)
-    assert set(report.errors) == {"onnxruntime", "savedmodel"}
+    assert set(report.errors) == {"onnxruntime", "savedmodel", "litert"}
     assert cli_main(["verify", folder]) == 0
     assert "verification passed" in capsys.readouterr().out
 
@@ -417,6 +450,36 @@ def test_existing_folder_needs_force(exported, tmp_path):
     with pytest.raises(ZooError, match="already exists.*--force"):
         export_generator(gan, out)
     assert os.listdir(out) == ["keep.txt"]
+
+
+def test_force_never_deletes_a_folder_that_is_not_an_export(exported, tmp_path, capsys):
+    from cli_helpers import one_line_error
+
+    gan = exported["mlp_gan"][0]
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "thesis.txt").write_text("mine")
+    with pytest.raises(ZooError, match="only a folder written by `zoo export`.*Nothing was changed"):
+        export_generator(gan, documents, force=True)
+    assert os.listdir(documents) == ["thesis.txt"]
+    # A real export folder with a file the user added is not replaced either.
+    folder = exported["mlp_gan"][1]
+    copy = tmp_path / "export-copy"
+    shutil.copytree(folder, copy)
+    (copy / "notes.md").write_text("mine")
+    with pytest.raises(ZooError, match=r"would delete 1 file\(s\).*notes.md"):
+        export_generator(gan, copy, force=True)
+    assert (copy / "notes.md").read_text() == "mine"
+    # The run folder that holds the input model is never replaced, even when it looks like an export.
+    run = tmp_path / "run"
+    shutil.copytree(folder, run)
+    line = one_line_error(capsys, ["export", str(run / "generator.keras"), "--out", str(run), "--force"])
+    assert "holds the model being exported" in line
+    assert (run / "generator.keras").exists()
+    # An export folder as `zoo export` wrote it is replaced.
+    os.remove(copy / "notes.md")
+    assert export_generator(gan, copy, force=True, batch_sizes=(1,)).passed
+    assert sorted(os.listdir(tmp_path)) == ["documents", "export-copy", "run"]
 
 
 def test_unwritable_output_is_a_one_line_error(exported, tmp_path):

@@ -61,3 +61,80 @@ def test_latent_draw_is_reproducible_and_validated():
     assert sample_latent(3, 5, seed=1).dtype == np.float32
     with pytest.raises(ValueError, match="seed must be an integer"):
         sample_latent(3, 5, seed=1.5)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_atomic_writes_follow_the_umask_like_open(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        write_bytes_atomically(tmp_path / "grid.png", b"png")
+        with atomic_path(tmp_path / "export", directory=True) as folder:
+            with open(os.path.join(folder, "generator.onnx"), "wb") as file:
+                file.write(b"onnx")
+        with open(tmp_path / "plain.txt", "w") as file:  # what an ordinary tool would create
+            file.write("x")
+        os.mkdir(tmp_path / "plain")
+    finally:
+        os.umask(previous)
+    mode = lambda name: os.stat(tmp_path / name).st_mode & 0o777  # noqa: E731
+    assert mode("grid.png") == mode("plain.txt") == 0o666 & ~umask
+    assert mode("export") == mode("plain") == 0o777 & ~umask
+    assert mode("export/generator.onnx") == 0o666 & ~umask
+
+
+def test_atomic_replace_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    path = tmp_path / "private.json"
+    path.write_text("{}")
+    os.chmod(path, 0o600)
+    write_bytes_atomically(path, b"{\"a\": 1}")
+    assert os.stat(path).st_mode & 0o777 == 0o600 and path.read_bytes() == b"{\"a\": 1}"
+
+
+def test_a_killed_writers_temporaries_are_removed_by_the_next_write(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from zoo.files import remove_dead_temporaries
+
+    # A real writer, killed while it holds its temporary folder open.
+    script = (
+        "import sys, time\n"
+        "from zoo.files import atomic_path\n"
+        "with atomic_path(sys.argv[1], directory=True) as folder:\n"
+        "    open(folder + '/part', 'w').write('half')\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "export")], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    leftover = [name for name in os.listdir(tmp_path) if name.startswith(".export.tmp-")]
+    assert len(leftover) == 1
+    assert remove_dead_temporaries(str(tmp_path), "export") == []  # the writer still runs: left alone
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    (tmp_path / "notes.txt").write_text("mine")
+    with atomic_path(tmp_path / "export", directory=True) as folder:
+        open(os.path.join(folder, "generator.onnx"), "w").write("onnx")
+    assert sorted(os.listdir(tmp_path)) == ["export", "notes.txt"]
+    assert os.listdir(tmp_path / "export") == ["generator.onnx"]
+
+
+def test_a_kill_between_the_renames_restores_the_previous_folder(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "generator.onnx").write_text("previous")
+    # What a kill right after the old folder stepped aside leaves: old parked, new in its temporary.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    parked = tmp_path / f".export.old-{pid}-abc"
+    parked.mkdir()
+    os.replace(tmp_path / "export", parked / "export")
+    (tmp_path / f".export.tmp-{pid}-def").mkdir()
+    from zoo.files import remove_dead_temporaries
+
+    assert sorted(remove_dead_temporaries(str(tmp_path), "export")) == [f".export.old-{pid}-abc", f".export.tmp-{pid}-def"]
+    assert (tmp_path / "export" / "generator.onnx").read_text() == "previous"
+    assert os.listdir(tmp_path) == ["export"]

@@ -72,7 +72,7 @@ def test_published_folder_layout(repo):
     root, _, report = repo
     folder = root / "export" / NAME
     assert sorted(file_entries(folder)) == [
-        "generator.keras", "generator.onnx", "saved_model.zip",
+        "generator.keras", "generator.onnx", "generator.tflite", "saved_model.zip",
         "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb",
     ]
     assert not (folder / "saved_model").exists()
@@ -81,7 +81,9 @@ def test_published_folder_layout(repo):
     assert manifest["formats"]["savedmodel"] == "saved_model.zip"
     assert manifest["files"] == file_entries(folder)  # rewritten after zipping
     assert manifest["published"]["name"] == NAME and manifest["parity"]["passed"]
-    assert report.export_dir == str(folder) and set(report.sizes) == {"generator.keras", "generator.onnx", "saved_model.zip"}
+    assert report.export_dir == str(folder) and set(report.sizes) == {
+        "generator.keras", "generator.onnx", "generator.tflite", "saved_model.zip"}
+    assert manifest["onnx_target"] == "portable" and card_of(root)["export"]["onnx_target"] == "portable"
     with zipfile.ZipFile(folder / "saved_model.zip") as archive:
         names = archive.namelist()
     assert "saved_model/saved_model.pb" in names and all(name.startswith("saved_model/") for name in names)
@@ -91,6 +93,55 @@ def test_zoo_verify_passes_on_the_published_folder(repo, capsys):
     assert main(["verify", str(repo[0] / "export" / NAME)]) == 0
     out = capsys.readouterr().out
     assert "savedmodel: max abs error" in out and "verification passed" in out
+
+
+def test_reexport_rebuilds_from_the_published_keras_file(repo, tmp_path, capsys):
+    root = copy_repo(repo, tmp_path)
+    folder = root / "export" / NAME
+    keras_bytes = (folder / "generator.keras").read_bytes()
+    card_before = card_of(root)
+    (folder / "generator.onnx").write_bytes((folder / "generator.onnx").read_bytes())  # same bytes: still verifies
+    assert main(["publish", "--reexport", NAME, "--repo-root", str(root)]) == 0
+    assert f"re-exported {NAME}" in capsys.readouterr().out
+    assert (folder / "generator.keras").read_bytes() == keras_bytes  # the same weights keep their bytes
+    assert main(["verify", str(folder)]) == 0
+    card = card_of(root)
+    assert card["metrics"] == card_before["metrics"] and card["export"]["onnx_target"] == "portable"
+    assert [entry for entry in os.listdir(root / "export") if entry.startswith(".")] == []
+    assert publish.build_catalogue(root) == json.loads((root / "zoo" / "catalogue.json").read_text())
+
+
+def test_reexport_refuses_a_publication_that_does_not_verify(repo, tmp_path, capsys):
+    from cli_helpers import one_line_error
+
+    root = copy_repo(repo, tmp_path)
+    onnx_path = root / "export" / NAME / "generator.onnx"
+    onnx_path.write_bytes(b"garbage")
+    line = one_line_error(capsys, ["publish", "--reexport", NAME, "--repo-root", str(root)])
+    assert "does not verify as it stands" in line
+    assert onnx_path.read_bytes() == b"garbage"  # nothing was replaced
+    line = one_line_error(capsys, ["publish", "--reexport", "no-such-model", "--repo-root", str(root)])
+    assert "'no-such-model' is not published" in line
+    assert "--remeasure goes with --reexport" in one_line_error(capsys, ["publish", "--remeasure"])
+
+
+def test_a_killed_reexport_never_breaks_the_publication_or_the_next_run(repo, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = copy_repo(repo, tmp_path)
+    command = [sys.executable, "-m", "zoo", "publish", "--reexport", NAME, "--repo-root", str(root)]
+    for delay in (2.0, 4.0):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    # Whatever the kill interrupted, the next run finishes and leaves exactly one verified folder.
+    assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+    assert main(["verify", str(root / "export" / NAME)]) == 0
+    assert [entry for entry in os.listdir(root / "export") if entry.startswith(".")] == []
 
 
 def test_zipping_is_reproducible(tmp_path):

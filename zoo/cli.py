@@ -27,6 +27,7 @@ COMMANDS = (
     "publish",
     "download",
     "serve",
+    "page",
 )
 
 EXIT_USAGE = 2

@@ -1,8 +1,29 @@
 """Latent codes and labels drawn the same way everywhere, with NumPy alone.
 
-Keras generation, the exported artifacts' test vectors and the ONNX-only serving
-runtime all draw `z` through `sample_latent`, so one seed gives one image whatever
-runtime computes it.
+Keras generation, the exported artifacts' test vectors, the ONNX-only serving
+runtime and the web page (`zoo/serving/static/latent.js`) all draw `z` through
+the algorithm below, so one seed gives one image whatever runtime computes it.
+
+The draw is specified to the bit, so that another language can repeat it (the
+page does, in JavaScript) and so that it does not depend on the C library:
+NumPy's own `standard_normal` calls `log1pf`/`exp` from libm, whose last bit
+differs between C libraries. Here every step is an integer operation or an
+IEEE-754 double `+ - * /` or `sqrt`, which are correctly rounded everywhere:
+
+1. `numpy.random.default_rng(seed)` (SeedSequence -> PCG64) gives 64-bit words
+   `w` (`bit_generator.random_raw`), two per pair of values.
+2. `u1 = ((w0 >> 11) + 1) * 2**-53` in (0, 1], `u2 = (w1 >> 11) * 2**-53` in [0, 1).
+3. Box & Muller (1958): `r = sqrt(-2 ln u1)`, `theta = 2 pi u2`, values
+   `r cos(theta)` then `r sin(theta)`. `ln` is `e ln 2 + 2 atanh((m - 1) / (m + 1))`
+   with `u1 = m 2**e`, `m` in [sqrt(1/2), sqrt(2)), the series to `s**23`; `cos`
+   and `sin` take the quadrant `q = floor(4 u2)` and Taylor polynomials (to
+   degree 24 and 23) of `phi = (4 u2 - q) pi / 2` in [0, pi / 2), in Horner form,
+   in exactly the order written in `_log`, `_sin_cos`.
+4. The `n * latent_dim` values, row after row, rounded to float32 (to nearest,
+   ties to even).
+
+`LATENT_ALGORITHM` names it in the ONNX and LiteRT metadata. (Earlier versions
+drew with NumPy's float32 ziggurat, whose rare tail draws depend on libm.)
 """
 
 import numbers
@@ -11,14 +32,43 @@ import numpy as np
 
 from zoo.errors import ZooError
 
+LATENT_ALGORITHM = "pcg64-box-muller-v1"
+
+_TWO_POW_MINUS_53 = 2.0**-53
+_LN2 = 0.6931471805599453
+_SQRT_HALF = 0.7071067811865476
+_HALF_PI = 1.5707963267948966
+# 1 / (2k + 1) for k = 1..11 (the atanh series), and the Taylor coefficients
+# (-1)**k / (2k + 1)! and (-1)**k / (2k)! for sin and cos, as the doubles nearest
+# to them. latent.js holds the same literals.
+_ATANH = (
+    0.3333333333333333, 0.2, 0.14285714285714285, 0.1111111111111111, 0.09090909090909091,
+    0.07692307692307693, 0.06666666666666667, 0.058823529411764705, 0.05263157894736842,
+    0.047619047619047616, 0.043478260869565216,
+)
+_SIN = (
+    -0.16666666666666666, 0.008333333333333333, -0.0001984126984126984, 2.7557319223985893e-06,
+    -2.505210838544172e-08, 1.6059043836821613e-10, -7.647163731819816e-13, 2.8114572543455206e-15,
+    -8.22063524662433e-18, 1.9572941063391263e-20, -3.868170170630684e-23,
+)
+_COS = (
+    -0.5, 0.041666666666666664, -0.001388888888888889, 2.48015873015873e-05, -2.755731922398589e-07,
+    2.08767569878681e-09, -1.1470745597729725e-11, 4.779477332387385e-14, -1.5619206968586225e-16,
+    4.110317623312165e-19, -8.896791392450574e-22, 1.6117375710961184e-24,
+)
+
 
 def sample_latent(n, latent_dim, seed=None):
     """Draws `n` standard-normal latent vectors as float32 `[n, latent_dim]`.
 
+    The draw for a seed is the same on every machine and in the web page (see
+    the module docstring for the algorithm).
+
     Args:
         n: number of vectors, a positive integer.
-        latent_dim: size of each vector.
-        seed: integer seed for a reproducible draw; `None` draws fresh noise.
+        latent_dim: size of each vector, a positive integer.
+        seed: non-negative integer seed for a reproducible draw; `None` draws
+            fresh noise.
 
     Example:
 
@@ -26,14 +76,64 @@ def sample_latent(n, latent_dim, seed=None):
     (2, 4)
     """
     n = check_count(n)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-    ):
-        raise ZooError(
-            f"seed must be an integer. Received: seed={seed!r}."
-        )
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, int(latent_dim)), dtype=np.float32)
+    if isinstance(latent_dim, bool) or not isinstance(latent_dim, numbers.Integral) or latent_dim < 1:
+        raise ZooError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}.")
+    seed = check_seed(seed)
+    size = n * int(latent_dim)
+    words = np.random.default_rng(seed).bit_generator.random_raw(2 * ((size + 1) // 2))
+    u1 = ((words[0::2] >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * _TWO_POW_MINUS_53
+    u2 = (words[1::2] >> np.uint64(11)).astype(np.float64) * _TWO_POW_MINUS_53
+    radius = np.sqrt(-2.0 * _log(u1))
+    cosine, sine = _sin_cos(u2)
+    values = np.empty((len(u1), 2), np.float64)
+    values[:, 0] = radius * cosine
+    values[:, 1] = radius * sine
+    return values.reshape(-1)[:size].astype(np.float32).reshape(n, int(latent_dim))
+
+
+def check_seed(seed):
+    """Returns `seed` as an int (or `None`) after checking it is a non-negative integer."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ZooError(f"seed must be an integer. Received: seed={seed!r}.")
+    if seed < 0:
+        raise ZooError(f"seed must be a non-negative integer. Received: seed={seed}.")
+    return int(seed)
+
+
+def _log(u):
+    """`ln u` for doubles in (0, 1], with `+ - * /` only (exact `frexp` aside)."""
+    mantissa, exponent = np.frexp(u)  # u = mantissa * 2**exponent, mantissa in [0.5, 1)
+    low = mantissa < _SQRT_HALF
+    mantissa = np.where(low, mantissa * 2.0, mantissa)
+    exponent = np.where(low, exponent - 1, exponent).astype(np.float64)
+    s = (mantissa - 1.0) / (mantissa + 1.0)
+    s2 = s * s
+    series = _ATANH[-1]
+    for coefficient in _ATANH[-2::-1]:
+        series = series * s2 + coefficient
+    return exponent * _LN2 + 2.0 * (s + s * (s2 * series))
+
+
+def _sin_cos(u):
+    """`(cos, sin)` of `2 pi u` for doubles `u` in [0, 1), with `+ - *` only."""
+    quarter = u * 4.0  # exact
+    quadrant = np.floor(quarter)
+    phi = (quarter - quadrant) * _HALF_PI
+    p2 = phi * phi
+    sin_series = _SIN[-1]
+    for coefficient in _SIN[-2::-1]:
+        sin_series = sin_series * p2 + coefficient
+    cos_series = _COS[-1]
+    for coefficient in _COS[-2::-1]:
+        cos_series = cos_series * p2 + coefficient
+    sin_phi = phi + phi * (p2 * sin_series)
+    cos_phi = 1.0 + p2 * cos_series
+    quadrant = quadrant.astype(np.int64)
+    cosine = np.choose(quadrant, [cos_phi, -sin_phi, -cos_phi, sin_phi])
+    sine = np.choose(quadrant, [sin_phi, cos_phi, -sin_phi, -cos_phi])
+    return cosine, sine
 
 
 def check_count(n, maximum=None):

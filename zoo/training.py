@@ -3,22 +3,46 @@
 A run folder holds:
 
     OUT/model.keras        the GAN after the last good epoch (written atomically)
+    OUT/model.keras.json   how many epochs model.keras holds, with its sha256
     OUT/run.json           the run's settings, for reproduction
+    OUT/clock.json         training seconds of all sessions
     OUT/samples/epoch_NNN.png   samples from fixed seeds, one grid per epoch
     OUT/logs/              TensorBoard scalars and sample images
-    OUT/backup/            `BackupAndRestore` state while a run is unfinished
+    OUT/backup/            `zoo.callbacks.AtomicBackup` state while a run is unfinished
 
 Re-running the same command after a crash or a kill resumes from the last
-finished epoch.
+finished epoch; a backup found corrupt is moved to `OUT/backup.corrupt-<time>/`
+and the run resumes from `model.keras`. A full disk ends the run with a
+`ZooError` and leaves the last good files as they were. Temporaries that a
+killed run left (`.model.keras.tmp-*`, ...) are removed when the run starts.
 """
 
+import contextlib
+import errno
 import inspect
 import json
+import math
+import numbers
 import os
 import time
 
 from zoo.errors import ZooError
-from zoo.files import write_bytes_atomically
+from zoo.files import (
+    check_writable_folder,
+    clean_stale_temporaries,
+    temporary_pattern,
+    write_bytes_atomically,
+)
+
+MAX_SEED = 2**32 - 1
+"""Largest seed (seeds are 0..2**32-1, NumPy's range)."""
+
+# The files a run writes with `atomic_path`, per folder of the run.
+RUN_FILES = ("model.keras", "model.keras.json", "run.json", "clock.json")
+SAMPLE_FILES = ("epoch_*.png",)
+
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def train(
@@ -83,17 +107,23 @@ def train(
     from zoo import data
 
     builder = zoo.get_variant(variant)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ZooError(f"epochs must be a positive integer. Received: epochs={epochs!r}.")
-    if steps_per_epoch is not None and (not isinstance(steps_per_epoch, int) or steps_per_epoch < 1):
-        raise ZooError(
-            f"steps_per_epoch must be a positive integer. Received: steps_per_epoch={steps_per_epoch!r}."
-        )
+    check_int("epochs", epochs, 1)
+    check_int("batch_size", batch_size, 1)
+    check_int("steps_per_epoch", steps_per_epoch, 1, optional=True)
+    check_seed("seed", seed, optional=True)
+    check_int("take", take, 1, optional=True)
+    check_int("sample_count", sample_count, 1)
+    check_number("max_minutes", max_minutes, 0.0, optional=True)
+    check_int("evaluate_every", evaluate_every, 1, optional=True)
     out = os.fspath(out or os.path.join("runs", variant))
+    check_writable_folder(out, "out")
+    check_data_dir(data_dir)
+    check_same_variant(out, variant)
     if seed is not None:
         keras.utils.set_random_seed(seed)
 
     info = data.info(dataset, data_dir=data_dir)
+    check_data_found(info, data_dir)
     config = {"image_shape": info.image_shape}
     accepted = inspect.signature(builder).parameters
     conditional = "num_classes" in accepted
@@ -138,7 +168,6 @@ def train(
     if steps_per_epoch is not None:
         dataset_batches = dataset_batches.repeat()
 
-    os.makedirs(out, exist_ok=True)
     settings = {
         "variant": variant,
         "dataset": dataset,
@@ -157,56 +186,205 @@ def train(
         "class_names": list(info.class_names) if info.class_names else None,
         "clustering_seconds": round(clustering_seconds, 1) if clustering is not None else None,
     }
-    resuming = os.path.isdir(os.path.join(out, "backup"))
-    seconds_before = _read_clock(out) if resuming else 0.0
-    write_bytes_atomically(
-        os.path.join(out, "run.json"),
-        json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
-    )
-    run_callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
-        zoo_callbacks.TerminateOnNaN(),
-        zoo_callbacks.RunClock(os.path.join(out, "clock.json"), seconds_before),
-        zoo_callbacks.AtomicCheckpoint(os.path.join(out, "model.keras")),
-        zoo_callbacks.SampleGrid(
-            os.path.join(out, "samples"),
-            n=sample_count,
-            seed=0,
-            log_dir=os.path.join(out, "logs"),
-        ),
-        *callbacks,
-        keras.callbacks.TensorBoard(os.path.join(out, "logs")),
-    ]
-    if evaluate_every is not None:
-        run_callbacks.insert(
-            -1, zoo_callbacks.Evaluate(every=evaluate_every, n=5000, dataset=dataset, data_dir=data_dir, verbose=0)
+    with _disk_errors_reported(out):
+        os.makedirs(out, exist_ok=True)
+        clean_stale_temporaries(out, [temporary_pattern(name) for name in RUN_FILES])
+        clean_stale_temporaries(os.path.join(out, "samples"), [temporary_pattern(name) for name in SAMPLE_FILES])
+        resuming = os.path.isdir(os.path.join(out, "backup"))
+        seconds_before = _read_clock(out) if resuming else 0.0
+
+        def write_settings(logs=None):
+            write_bytes_atomically(
+                os.path.join(out, "run.json"),
+                json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
+            )
+
+        run_callbacks = [
+            zoo_callbacks.AtomicBackup(os.path.join(out, "backup"), fallback=os.path.join(out, "model.keras")),
+            # run.json is (re)written once the backup has been restored: a refused resume leaves it as it was.
+            keras.callbacks.LambdaCallback(on_train_begin=write_settings),
+            zoo_callbacks.TerminateOnNaN(),
+            zoo_callbacks.RunClock(os.path.join(out, "clock.json"), seconds_before),
+            zoo_callbacks.AtomicCheckpoint(os.path.join(out, "model.keras")),
+            zoo_callbacks.SampleGrid(
+                os.path.join(out, "samples"),
+                n=sample_count,
+                seed=0,
+                log_dir=os.path.join(out, "logs"),
+            ),
+            *callbacks,
+            keras.callbacks.TensorBoard(os.path.join(out, "logs")),
+        ]
+        if evaluate_every is not None:
+            run_callbacks.insert(
+                -1, zoo_callbacks.Evaluate(every=evaluate_every, n=5000, dataset=dataset, data_dir=data_dir, verbose=0)
+            )
+        if max_minutes is not None:
+            # Finding the clusters is part of the budget.
+            run_callbacks.insert(2, zoo_callbacks.TimeBudget(max(max_minutes - clustering_seconds / 60, 0.0)))
+        start = time.perf_counter()
+        history = gan.fit(
+            dataset_batches,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=run_callbacks,
+            verbose=verbose,
         )
-    if max_minutes is not None:
-        # Finding the clusters is part of the budget.
-        run_callbacks.insert(1, zoo_callbacks.TimeBudget(max(max_minutes - clustering_seconds / 60, 0.0)))
-    start = time.perf_counter()
-    history = gan.fit(
-        dataset_batches,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=run_callbacks,
-        verbose=verbose,
-    )
-    steps = int(gan.g_optimizer.iterations.numpy())
-    this_session = time.perf_counter() - start
-    settings["result"] = {
-        "seconds": round(seconds_before + this_session, 1),
-        "seconds_this_session": round(this_session, 1),
-        "generator_steps": steps,
-        "images_seen": steps * batch_size,
-        "diverged": bool(getattr(gan, "diverged", False)),
-        "machine": machine_description(),
-    }
-    write_bytes_atomically(
-        os.path.join(out, "run.json"),
-        json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
-    )
+        steps = int(gan.g_optimizer.iterations.numpy())
+        this_session = time.perf_counter() - start
+        settings["result"] = {
+            "seconds": round(seconds_before + this_session, 1),
+            "seconds_this_session": round(this_session, 1),
+            "generator_steps": steps,
+            "images_seen": steps * batch_size,
+            "diverged": bool(getattr(gan, "diverged", False)),
+            "machine": machine_description(),
+        }
+        write_settings()
     return gan, history
+
+
+@contextlib.contextmanager
+def _disk_errors_reported(out):
+    """Turns a write that failed for lack of space or rights into a one-line `ZooError`."""
+    try:
+        yield
+    except OSError as error:
+        zoo_error = _disk_error(error, out)
+        if zoo_error is None:
+            raise
+        raise zoo_error from None
+
+
+def _disk_error(error, out):
+    """The one-line `ZooError` for a write that failed for lack of space or rights, else `None`."""
+    if error.errno in _DISK_FULL:
+        what = "No space left" if error.errno != errno.EFBIG else "File size limit reached"
+        return ZooError(
+            f"{what} while writing the run folder {out} ({os.strerror(error.errno)}). The last good "
+            "model.keras and backup/ are kept as they were: free some space and re-run the same command to resume."
+        )
+    if error.errno in _NOT_WRITABLE:
+        return ZooError(
+            f"Cannot write in the run folder {out} ({os.strerror(error.errno)}"
+            f"{': ' + os.fspath(error.filename) if error.filename else ''}). Make it writable and re-run the same "
+            "command to resume."
+        )
+    return None
+
+
+def _received(name, value):
+    return f"{name} {value!r}" if name.startswith("--") else f"{name}={value!r}"
+
+
+def check_int(name, value, minimum, maximum=None, optional=False):
+    """Checks that `value` is an integer in `minimum..maximum` and returns it.
+
+    Args:
+        name: the argument as the user gave it (`"epochs"` or `"--epochs"`).
+        value: the value.
+        minimum: smallest allowed value.
+        maximum: largest allowed value. Defaults to `None` (no limit).
+        optional: accept `None`. Defaults to `False`.
+
+    Example:
+
+    >>> check_int("epochs", 0, 1)
+    Traceback (most recent call last):
+    ...
+    zoo.errors.ZooError: epochs must be a positive integer. Received: epochs=0.
+    """
+    if value is None and optional:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        if maximum is not None:
+            allowed = f"an integer in {minimum}..{maximum}"
+        elif minimum == 1:
+            allowed = "a positive integer"
+        elif minimum == 0:
+            allowed = "a non-negative integer (0 or more)"
+        else:
+            allowed = f"an integer >= {minimum}"
+        raise ZooError(f"{name} must be {allowed}. Received: {_received(name, value)}.")
+    return int(value)
+
+
+def check_seed(name, value, optional=False):
+    """Checks that a seed is an integer in `0..MAX_SEED` and returns it."""
+    return check_int(name, value, 0, MAX_SEED, optional=optional)
+
+
+def check_number(name, value, minimum, optional=False):
+    """Checks that `value` is a finite number >= `minimum` and returns it as a float."""
+    if value is None and optional:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < minimum
+    ):
+        raise ZooError(f"{name} must be a finite number >= {minimum:g}. Received: {_received(name, value)}.")
+    return float(value)
+
+
+def check_data_dir(data_dir, name="data_dir"):
+    """Checks that a given `data_dir` is an existing folder (`None` passes)."""
+    if data_dir is None:
+        return None
+    path = os.path.abspath(os.path.expanduser(os.fspath(data_dir)))
+    if not os.path.isdir(path):
+        what = "does not exist" if not os.path.lexists(path) else "is not a folder"
+        raise ZooError(
+            f"{name} {what}: {path}. Received: {_received(name, os.fspath(data_dir))}. "
+            "Give the folder that holds the data set files, or leave it out to use the system folders."
+        )
+    return path
+
+
+def check_data_found(info, data_dir, name="data_dir"):
+    """Checks that a named data set was found in the `data_dir` the user gave, not elsewhere.
+
+    `zoo.data` searches `data_dir` first and then the system folders; a user who
+    names a folder means that folder.
+    """
+    if data_dir is None:
+        return
+    kind, _, where = info.source.partition(":")
+    if kind not in ("idx", "cifar") or not where:
+        return  # an image folder (data_dir unused) or tensorflow-datasets, which uses data_dir
+    folder = os.path.realpath(os.path.expanduser(os.fspath(data_dir)))
+    found = os.path.realpath(where)
+    if os.path.commonpath([folder, found]) != folder:
+        raise ZooError(
+            f"{name} holds no {info.name} files: {folder}. Received: {_received(name, os.fspath(data_dir))}. "
+            f"(They were found in {found}: leave {name} out to use those, or put the files in {folder}.)"
+        )
+
+
+def check_same_variant(out, variant):
+    """Refuses a run folder whose `run.json` records another variant, before anything is written."""
+    path = os.path.join(out, "run.json")
+    if not os.path.isfile(path):
+        return
+    try:
+        with open(path, encoding="utf-8") as file:
+            recorded = json.load(file).get("variant")
+    except (OSError, ValueError, AttributeError) as error:
+        raise ZooError(
+            f"{path} is not a readable run record ({' '.join(str(error).split())}). "
+            f"Received: out={out!r}. Move it away or choose another out folder."
+        ) from None
+    if recorded != variant:
+        raise ZooError(
+            f"The run folder {out} holds a run of variant {recorded!r}, not {variant!r}. Received: variant={variant!r}, "
+            f"out={out!r}. Resume it with variant {recorded!r} or choose another out folder."
+        )
 
 
 def _cluster_training_images(variant, dataset, data_dir, clusters, seed, accepted):

@@ -5,6 +5,8 @@ Example:
     zoo publish runs/dcgan-fashion-mnist --name dcgan-fashion-mnist
     zoo publish runs/cgan-fashion-mnist --name cgan-fashion-mnist --evaluation eval.json --force
     zoo publish --rebuild-catalogue            # regenerate export/manifest.json and zoo/catalogue.json
+    zoo publish --reexport dcgan-fashion-mnist # rebuild export/NAME/ from its generator.keras (same weights)
+    zoo publish --reexport all
     zoo publish --release-assets assets/       # flat copies for a GitHub release
 """
 
@@ -35,6 +37,20 @@ def register(subparsers):
     parser.add_argument("--repo-root", help="repository to publish into (default: this checkout)")
     parser.add_argument("--rebuild-catalogue", action="store_true", help="only regenerate export/manifest.json and zoo/catalogue.json")
     parser.add_argument("--release-assets", metavar="DIR", help="only copy the published files to DIR/<name>--<file> for a release")
+    parser.add_argument(
+        "--reexport",
+        metavar="NAME",
+        action="append",
+        help=(
+            "rebuild export/NAME/ from its own generator.keras with the current exporter (same weights, "
+            "test vectors and metrics checked); repeat it, or pass 'all'"
+        ),
+    )
+    parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="with --reexport: draw the card's samples and measure its metrics again (same n and seed)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -42,6 +58,10 @@ def run(args):
     from zoo import publish
     from zoo.errors import ZooError
 
+    if args.reexport:
+        return reexport(args)
+    if args.remeasure:
+        raise ZooError("--remeasure goes with --reexport NAME.")
     if args.rebuild_catalogue or args.release_assets:
         if args.run_dir or args.name:
             raise ZooError("--rebuild-catalogue and --release-assets take no RUN_DIR or --name.")
@@ -70,4 +90,30 @@ def run(args):
         force=args.force,
     )
     print(report)
+    return 0
+
+
+def reexport(args):
+    from zoo import publish
+    from zoo.errors import ZooError
+    from zoo.hub.catalogue import check_name
+    from zoo.publish.catalogue import published_names, repository_root
+
+    if args.run_dir or args.name or args.rebuild_catalogue or args.release_assets:
+        raise ZooError("--reexport takes no RUN_DIR, --name, --rebuild-catalogue or --release-assets.")
+    root = repository_root(args.repo_root)
+    published = published_names(root)
+    names = published if "all" in args.reexport else list(dict.fromkeys(args.reexport))
+    for name in names:
+        check_name(name)
+        if name not in published:
+            raise ZooError(f"'{name}' is not published. Received: --reexport {name}. Published: {', '.join(published)}.")
+    for name in names:
+        result = publish.reexport_published(name, repo_root=root, remeasure=args.remeasure)
+        sizes = ", ".join(f"{file} {size / 1e6:.2f} MB" for file, size in result["sizes"].items())
+        parity = ", ".join(f"{runtime} {error:.1e}" for runtime, error in result["parity"].items())
+        print(
+            f"re-exported {name} ({result['seconds']:.1f} s): {sizes}; verify: {parity}; "
+            f"old test vectors reproduced within {result['max_output_change']:.1e}; export/ now {result['export_bytes'] / 1e6:.1f} MB"
+        )
     return 0

@@ -6,15 +6,19 @@ and verified.
 """
 
 
+MAX_IMAGES = 10_000
+"""Most images one `zoo sample` grid holds (a 100 x 100 grid; 64 x 64 x 3 images make a ~130 MB PNG)."""
+
+
 def register(subparsers):
     parser = subparsers.add_parser("sample", help="generate a PNG grid from a trained model")
     parser.add_argument(
         "model", help="a model.keras written by `zoo train`, a generator .keras, or a pretrained name"
     )
-    parser.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
-    parser.add_argument("--seed", type=int, default=0, help="latent seed (default: 0)")
+    parser.add_argument("--n", type=int, default=64, help=f"number of images, 1..{MAX_IMAGES} (default: 64)")
+    parser.add_argument("--seed", type=int, default=0, help="latent seed, 0..2**32-1 (default: 0)")
     parser.add_argument("--labels", help="conditional models: one int for all, or N comma-separated ints (default: cycle classes)")
-    parser.add_argument("--columns", type=int, help="images per row (default: square grid)")
+    parser.add_argument("--columns", type=int, help="images per row, 1..N (default: square grid)")
     parser.add_argument("--out", default="grid.png", help="PNG file to write (default: grid.png)")
     parser.set_defaults(handler=run)
 
@@ -35,11 +39,16 @@ def parse_labels(text):
 
 
 def run(args):
+    from zoo.files import check_writable_file
     from zoo.images import save_grid
     from zoo.latent import check_count
     from zoo.loading import load_sampler
+    from zoo.training import check_int, check_seed
 
-    n = check_count(args.n)
+    n = check_count(args.n, maximum=MAX_IMAGES)
+    check_seed("--seed", args.seed)
+    check_int("--columns", args.columns, 1, n, optional=True)
+    check_writable_file(args.out, "--out")
     labels = parse_labels(args.labels)
     sampler = load_sampler(args.model)
     if labels is None and sampler.num_classes is not None:

@@ -9,14 +9,14 @@ def register(subparsers):
     )
     parser.add_argument("variant", nargs="?", help="variant name (see `zoo list`); optional with --recipe")
     parser.add_argument("--recipe", help="a recipe.toml holding all settings (command-line options override it)")
-    parser.add_argument("--max-minutes", type=float, help="stop after this much wall-clock training time")
+    parser.add_argument("--max-minutes", type=float, help="stop after this much wall-clock training time (a number >= 0)")
     parser.add_argument("--dataset", help="data set name or image folder (default: fashion_mnist)")
     parser.add_argument("--data-dir", help="folder with local data files (else ZOO_DATA_DIR, system folders, tensorflow-datasets)")
-    parser.add_argument("--out", help="run folder (default: runs/VARIANT)")
+    parser.add_argument("--out", help="run folder (default: runs/VARIANT); re-running with the same folder resumes")
     parser.add_argument("--epochs", type=int, help="default: 20")
     parser.add_argument("--batch-size", type=int, help="default: 128")
     parser.add_argument("--steps-per-epoch", type=int, help="steps per epoch, for short runs")
-    parser.add_argument("--seed", type=int, help="seed for reproducible runs")
+    parser.add_argument("--seed", type=int, help="seed for reproducible runs, 0..2**32-1")
     parser.add_argument("--latent-dim", type=int, help="latent size (default: the variant's)")
     parser.add_argument("--take", type=int, help="train on the first N images only")
     parser.add_argument("--evaluate-every", type=int, help="score samples (zoo.metrics) every N epochs into the logs")
@@ -36,9 +36,15 @@ def run(args):
     import os
 
     from zoo.errors import ZooError
+    from zoo.files import check_writable_folder
     from zoo.recipes import load_recipe
-    from zoo.training import train
+    from zoo.training import check_data_dir, check_data_found, check_int, train
 
+    # Paths and CLI-only numbers are checked before anything loads.
+    if args.out is not None:
+        check_writable_folder(args.out, "--out")
+    check_data_dir(args.data_dir, "--data-dir")
+    check_int("--steps-per-execution", args.steps_per_execution, 1)
     settings = {"dataset": "fashion_mnist", "epochs": 20, "batch_size": 128}
     if args.recipe:
         settings.update(load_recipe(args.recipe))
@@ -65,6 +71,10 @@ def run(args):
         compile_config["jit_compile"] = True
     if args.steps_per_execution != 1:
         compile_config["steps_per_execution"] = args.steps_per_execution
+    if args.data_dir is not None:
+        from zoo import data
+
+        check_data_found(data.info(settings["dataset"], data_dir=args.data_dir), args.data_dir, "--data-dir")
     out = args.out or os.path.join("runs", settings["variant"])
     train(
         out=out,

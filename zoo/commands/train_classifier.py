@@ -22,7 +22,7 @@ def register(subparsers):
     parser.add_argument("--out", help="folder to write (default: export/classifiers/DATASET)")
     parser.add_argument("--epochs", type=int, default=8, help="passes over the train split (default: 8)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (default: 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling, 0..2**32-1 (default: 0)")
     parser.add_argument("--data-dir", help="folder with local data files")
     parser.add_argument("--force", action="store_true", help="replace an existing classifier in --out")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2)
@@ -35,10 +35,23 @@ def run(args):
     import sys
 
     from zoo.errors import ZooError
+    from zoo.files import check_writable_folder, clean_stale_temporaries, temporary_pattern
     from zoo.metrics.classifier import MIN_TEST_ACCURACY, train_classifier
-    from zoo.metrics.published import MODEL_FILE, publish_classifier
+    from zoo.metrics.published import INFO_FILE, MODEL_FILE, publish_classifier
+    from zoo.training import check_data_dir, check_data_found, check_int, check_seed
 
+    check_int("--epochs", args.epochs, 1)
+    check_int("--batch-size", args.batch_size, 1)
+    check_seed("--seed", args.seed)
     out = args.out or os.path.join("export", "classifiers", args.dataset)
+    check_writable_folder(out, "--out")
+    check_data_dir(args.data_dir, "--data-dir")
+    if args.data_dir is not None:
+        from zoo import data
+
+        check_data_found(data.info(args.dataset, data_dir=args.data_dir), args.data_dir, "--data-dir")
+    # What a killed earlier run of this command left half-written (never anything else).
+    clean_stale_temporaries(out, [temporary_pattern(MODEL_FILE), temporary_pattern(INFO_FILE)])
     if os.path.exists(os.path.join(out, MODEL_FILE)) and not args.force:
         raise ZooError(f"{os.path.join(out, MODEL_FILE)} already exists. Pass --force to replace it.")
     model, facts = train_classifier(

@@ -1,7 +1,9 @@
 """`zoo verify`: re-check an exported artifact folder.
 
-Checks every file's size and sha256 against manifest.json and replays
-test_data_set_0 through onnxruntime and the SavedModel (tolerance 1e-4). Exit
+Checks that manifest.json's paths stay inside the folder, that it lists every
+file in the folder and every file the runtimes load, each file's size and
+sha256, and replays test_data_set_0 through onnxruntime, the SavedModel and
+generator.tflite where shipped (tolerance 1e-4). Exit
 status 0 when everything holds, 1 when a check fails (each failure is one line
 naming the file), 2 when the folder is not an export at all.
 
@@ -22,9 +24,10 @@ def register(subparsers):
     parser.add_argument("folder", help="a folder written by `zoo export`")
     parser.add_argument(
         "--runtime",
-        choices=("all", "onnxruntime", "savedmodel"),
+        choices=("all", "onnxruntime", "savedmodel", "litert"),
         default="all",
-        help="which formats to replay the test vectors through (default all)",
+        help="which formats to replay the test vectors through (default all: onnxruntime, the SavedModel "
+        "and, where the folder ships one, generator.tflite)",
     )
     parser.set_defaults(handler=run)
 
@@ -34,7 +37,7 @@ def run(args):
 
     from zoo.export.verify import verify_artifact
 
-    runtimes = ("onnxruntime", "savedmodel") if args.runtime == "all" else (args.runtime,)
+    runtimes = None if args.runtime == "all" else (args.runtime,)
     report = verify_artifact(args.folder, runtimes=runtimes)
     print(report, file=sys.stdout if report.passed else sys.stderr)
     return 0 if report.passed else EXIT_FAILED

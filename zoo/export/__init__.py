@@ -1,10 +1,13 @@
-"""Exporting generators as verified Keras, SavedModel and ONNX artifacts.
+"""Exporting generators as verified Keras, SavedModel, ONNX and LiteRT artifacts.
 
 Every exported generator has the same interface in every format: input `z`
 float32 `[batch, latent_dim]`, for conditional models input `label` int64
 `[batch]`, output `image` float32 `[batch, H, W, C]` in [-1, 1], with a dynamic
-batch dimension. An export is written only if SavedModel, ONNX (onnxruntime) and
-the reloaded `.keras` file agree with Keras within atol = rtol = 1e-5.
+batch dimension. An export is written only if SavedModel, ONNX (onnxruntime),
+LiteRT and the reloaded `.keras` file agree with Keras within atol = rtol = 1e-5.
+The ONNX graph is portable by default (`zoo.export.targets`); `zoo.export.engines`
+runs it in onnxruntime, OpenVINO, OpenCV DNN, tract, onnx2torch or the ONNX
+reference evaluator.
 
 Importing `zoo.export` is cheap; TensorFlow, tf2onnx and onnxruntime load on
 first use.
@@ -30,6 +33,9 @@ _LAZY = {
     "read_metadata": "zoo.export.onnx_export",
     "onnx_session": "zoo.export.runtime",
     "session_options": "zoo.export.runtime",
+    "get_target": "zoo.export.targets",
+    "get_engine": "zoo.export.engines",
+    "available_engines": "zoo.export.engines",
 }
 
 __all__ = sorted(_LAZY)

@@ -6,7 +6,8 @@ format passed the parity gate, so a failed export leaves nothing behind:
     my-dcgan/
       generator.keras      the generator alone (float32)
       saved_model/         TensorFlow SavedModel, signature `serving_default`
-      generator.onnx       ONNX (opset 17/18), metadata in `metadata_props`
+      generator.onnx       ONNX, portable (opset 17) unless target="onnxruntime"; metadata in `metadata_props`
+      generator.tflite     LiteRT, builtin operators only, the same metadata (JSON entry "zoo")
       generator.fp16.onnx  only with precision="fp16" (int8: generator.int8.onnx)
       test_data_set_0/     input_0.pb (z), input_1.pb (label), output_0.pb (image)
       manifest.json        hashes, ports, versions, model facts, parity figures
@@ -33,6 +34,7 @@ class ExportReport:
         precision_rows: reduced-precision ONNX files against float32 (reported).
         paths: `{format: absolute path}` of the model files and manifest.
         opset: the ONNX opset.
+        target: the ONNX export target (`"portable"` or `"onnxruntime"`).
         tolerance: `{"atol", "rtol"}` of the gate.
         onnx_graph: op counts before/after the ONNX rewrites.
         seconds: wall time of the export.
@@ -42,7 +44,8 @@ class ExportReport:
     rows: list
     precision_rows: list = dataclasses.field(default_factory=list)
     paths: dict = dataclasses.field(default_factory=dict)
-    opset: int = 18
+    opset: int = 17
+    target: str = "portable"
     tolerance: dict = dataclasses.field(default_factory=dict)
     onnx_graph: dict = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
@@ -65,7 +68,7 @@ class ExportReport:
                 self.rows + self.precision_rows,
                 title=(
                     f"Parity against Keras (atol={self.tolerance.get('atol')}, "
-                    f"rtol={self.tolerance.get('rtol')}), opset {self.opset}:"
+                    f"rtol={self.tolerance.get('rtol')}), {self.target} ONNX graph, opset {self.opset}:"
                 ),
             ),
             "",
@@ -81,13 +84,16 @@ def export_generator(
     dataset=None,
     training_steps=None,
     class_names=None,
-    opset=18,
+    target="portable",
+    opset=None,
     force=False,
     precision=None,
     batch_sizes=(1, 7, 64),
     seed=0,
+    protected=(),
+    litert=True,
 ):
-    """Exports a generator as Keras, SavedModel and ONNX, checked for parity.
+    """Exports a generator as Keras, SavedModel, ONNX and LiteRT, checked for parity.
 
     Args:
         gan_or_generator: a `zoo.GAN`, or a generator `keras.Model` with inputs
@@ -97,13 +103,24 @@ def export_generator(
         training_steps: training steps, for the manifest. Defaults to the GAN's
             generator optimizer iterations when it was trained.
         class_names: names of the classes of a conditional model.
-        opset: ONNX opset, 17 or 18. Defaults to `18` (`Col2Im`, see `onnx_optimize`).
+        target: the ONNX target (`zoo.export.targets`): `"portable"`, a graph
+            of operators that every listed runtime runs, or `"onnxruntime"`,
+            tuned for onnxruntime's CPU kernels (`Col2Im`). The graph is
+            checked against the target's operator set. Defaults to
+            `"portable"`.
+        opset: ONNX opset. Defaults to the target's (17 portable, 18
+            onnxruntime); the portable target allows 17 only.
         force: replace an existing `out_dir`. Defaults to `False`.
         precision: also write a reduced-precision ONNX file: `"fp16"` or
             `"int8"`; its error against float32 is reported, not gated.
             Defaults to `None`.
         batch_sizes: batch sizes of the parity gate. Defaults to `(1, 7, 64)`.
         seed: seed of the random parity inputs and test vectors. Defaults to `0`.
+        protected: paths that `force` must never delete (the CLI passes the
+            input model). Defaults to `()`.
+        litert: also write `generator.tflite` (LiteRT, builtin operators
+            only; a generator that would need Flex ops fails the export with
+            one line), gated like the other formats. Defaults to `True`.
 
     Returns:
         An `ExportReport`; `print(report)` shows the parity table.
@@ -122,8 +139,11 @@ def export_generator(
     from zoo.export.onnx_export import check_opset
     from zoo.export.signature import resolve_generator
 
+    from zoo.export.targets import get_target
+
     started = time.perf_counter()
-    opset = check_opset(opset)
+    target = get_target(target)
+    opset = check_opset(target.opset if opset is None else opset, target)
     if precision is not None and precision not in PRECISIONS:
         raise ZooError(
             f"Unknown precision '{precision}'. Received: precision={precision!r}. "
@@ -133,13 +153,17 @@ def export_generator(
         gan_or_generator, class_names=class_names, dataset=dataset, training_steps=training_steps
     )
     out_dir = os.path.abspath(os.fspath(out_dir))
-    check_output_folder(out_dir, force)
+    from zoo.files import remove_dead_temporaries
+
+    if os.path.isdir(os.path.dirname(out_dir)):  # what a killed export left, before --out is judged
+        remove_dead_temporaries(os.path.dirname(out_dir), os.path.basename(out_dir))
+    check_output_folder(out_dir, force, protected)
 
     from zoo.files import atomic_path
 
     try:
         with atomic_path(out_dir, directory=True) as temporary:
-            report = _export_into(temporary, info, opset, precision, batch_sizes, seed)
+            report = _export_into(temporary, info, target, opset, precision, batch_sizes, seed, litert)
     except OSError as error:
         raise ZooError(f"Cannot write the export to {out_dir}: {error.strerror or error}.") from error
     report.out_dir = out_dir
@@ -148,14 +172,42 @@ def export_generator(
     return report
 
 
-def check_output_folder(out_dir, force):
-    """`ZooError` unless `out_dir` can be created (or replaced with `force`)."""
+def check_output_folder(out_dir, force, protected=()):
+    """`ZooError` unless `out_dir` can be created (or, with `force`, replaced).
+
+    `force` replaces only a folder that is a zoo export: one with a readable
+    `manifest.json` that lists every file in it, so that nothing the user put
+    there is lost; and never a folder that holds one of the `protected` paths
+    (the model being exported).
+    """
+    from zoo.export.manifest import FILENAME, file_entries, read_manifest
+
     if os.path.lexists(out_dir):
-        if not os.path.isdir(out_dir):
+        if os.path.islink(out_dir) or not os.path.isdir(out_dir):
             raise ZooError(f"{out_dir} exists and is not a folder. Choose another --out.")
         if not force:
             raise ZooError(
                 f"{out_dir} already exists. Pass --force (force=True) to replace it, or choose another --out."
+            )
+        for path in protected:
+            path = os.path.realpath(os.fspath(path))
+            if os.path.commonpath([path, os.path.realpath(out_dir)]) == os.path.realpath(out_dir):
+                raise ZooError(
+                    f"--force would replace {out_dir}, which holds the model being exported ({path}). "
+                    "Choose another --out."
+                )
+        try:
+            listed = set(read_manifest(out_dir)["files"]) | {FILENAME}
+        except ZooError:
+            raise ZooError(
+                f"--force replaces only a folder written by `zoo export`, and {out_dir} has no valid manifest.json. "
+                "Nothing was changed; choose another --out."
+            ) from None
+        extra = sorted(set(file_entries(out_dir, exclude=())) - listed)
+        if extra:
+            raise ZooError(
+                f"--force would delete {len(extra)} file(s) in {out_dir} that its manifest.json does not list "
+                f"(first: {extra[0]}). Nothing was changed; move them away or choose another --out."
             )
     ancestor = os.path.dirname(out_dir)
     while not os.path.exists(ancestor):
@@ -164,9 +216,9 @@ def check_output_folder(out_dir, force):
         raise ZooError(f"Cannot write to {out_dir}: {ancestor} is not a writable folder.")
 
 
-def _export_into(folder, info, opset, precision, batch_sizes, seed):
+def _export_into(folder, info, target, opset, precision, batch_sizes, seed, litert_file=True):
     from zoo.export import manifest as manifest_module
-    from zoo.export import onnx_export, onnx_optimize, runtime, tracing
+    from zoo.export import onnx_export, onnx_optimize, runtime, targets, tracing
     from zoo.export.test_vectors import write_test_vectors
 
     generator = info.generator
@@ -185,12 +237,19 @@ def _export_into(folder, info, opset, precision, batch_sizes, seed):
     tracing.save_saved_model(traced_model, function, os.path.join(folder, paths["savedmodel"]))
 
     model = onnx_export.convert(function, info, opset)
-    model, graph_facts = onnx_optimize.optimize(model)
-    onnx_export.finalize(model, info)
+    model, graph_facts = onnx_optimize.optimize(model, target)
+    onnx_export.finalize(model, info, {"export_target": target.name})
     onnx_export.check(model)
+    targets.check_graph(model, target)
     onnx_path = os.path.join(folder, paths["onnx"])
     with open(onnx_path, "wb") as file:
         file.write(model.SerializeToString())
+
+    if litert_file:
+        from zoo.export import litert
+
+        paths["litert"] = litert.FILENAME  # builtin ops only; a Flex op is a one-line ZooError
+        litert.convert(function, info, os.path.join(folder, paths["litert"]))
 
     cases = parity_module.parity_cases(info, batch_sizes, seed)
     expected = [(batch, feeds, runtime.run_keras(reference, feeds)) for batch, feeds in cases]
@@ -199,6 +258,8 @@ def _export_into(folder, info, opset, precision, batch_sizes, seed):
         "savedmodel": _bind(runtime.run_saved_model, runtime.load_saved_model(os.path.join(folder, paths["savedmodel"]))),
         "onnxruntime": _bind(runtime.run_onnx, runtime.onnx_session(onnx_path)),
     }
+    if litert_file:
+        runners["litert"] = _bind(runtime.run_litert, runtime.litert_interpreter(os.path.join(folder, paths["litert"])))
     try:
         runners["keras (reloaded)"] = _bind(runtime.run_keras, _load_keras(os.path.join(folder, paths["keras"])))
     except Exception as error:  # an unregistered custom layer, for instance.
@@ -234,6 +295,7 @@ def _export_into(folder, info, opset, precision, batch_sizes, seed):
         folder,
         info,
         opset=opset,
+        target=target.name,
         parity=rows,
         tolerance=tolerance,
         precision_errors=precision_rows,
@@ -248,6 +310,7 @@ def _export_into(folder, info, opset, precision, batch_sizes, seed):
         precision_rows=precision_rows,
         paths=paths,
         opset=opset,
+        target=target.name,
         tolerance=tolerance,
         onnx_graph=graph_facts,
     )

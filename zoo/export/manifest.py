@@ -12,6 +12,7 @@ import os
 
 from zoo.errors import ZooError
 from zoo.files import json_default, sha256_file
+from zoo.latent import LATENT_ALGORITHM
 
 FILENAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -39,10 +40,11 @@ def tool_versions():
         "onnxruntime": onnxruntime.__version__,
         "numpy": numpy.__version__,
     }
-    try:
-        versions["onnxconverter_common"] = importlib.metadata.version("onnxconverter-common")
-    except importlib.metadata.PackageNotFoundError:
-        pass
+    for distribution, key in (("onnxconverter-common", "onnxconverter_common"), ("ai-edge-litert", "ai_edge_litert")):
+        try:
+            versions[key] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return versions
 
 
@@ -60,13 +62,15 @@ def file_entries(folder, exclude=(FILENAME,)):
     return entries
 
 
-def build_manifest(folder, info, *, opset, parity, tolerance, precision_errors=None, formats=None, onnx_graph=None):
+def build_manifest(folder, info, *, opset, parity, target="portable", tolerance, precision_errors=None, formats=None, onnx_graph=None):
     """Assembles the manifest dict for the artifact in `folder`.
 
     Args:
         folder: the (temporary) artifact folder, complete but for the manifest.
         info: the `GeneratorInfo`.
         opset: the ONNX opset used.
+        target: the ONNX export target (`zoo.export.targets`). Defaults to
+            `"portable"`.
         parity: list of `ParityRow`s.
         tolerance: `{"atol", "rtol"}` of the parity gate.
         precision_errors: reduced-precision rows, reported but not gated.
@@ -81,6 +85,7 @@ def build_manifest(folder, info, *, opset, parity, tolerance, precision_errors=N
             "variant": info.variant,
             "latent_dim": info.latent_dim,
             "latent_distribution": "standard_normal",
+            "latent_algorithm": LATENT_ALGORITHM,
             "num_classes": info.num_classes,
             "class_names": info.class_names,
             "image_shape": list(info.image_shape),
@@ -93,6 +98,7 @@ def build_manifest(folder, info, *, opset, parity, tolerance, precision_errors=N
         "io": info.io_ports(),
         "formats": formats or {},
         "opset": opset,
+        "onnx_target": target,
         "versions": tool_versions(),
         "parity": {
             "tolerance": tolerance,

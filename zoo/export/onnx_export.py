@@ -13,27 +13,39 @@ import onnx
 
 from zoo.errors import ZooError
 from zoo.export.signature import BATCH_DIM, IMAGE_NAME, OUTPUT_RANGE
+from zoo.latent import LATENT_ALGORITHM
 
 MIN_OPSET, MAX_OPSET = 17, 18
 
 
-def check_opset(opset):
-    """Returns `opset` as an int after checking tf2onnx 1.17 can target it."""
+def check_opset(opset, target=None):
+    """Returns `opset` as an int after checking tf2onnx 1.17 (and `target`) can take it.
+
+    Args:
+        opset: the requested opset.
+        target: a `zoo.export.targets.Target`; a portable target takes only
+            its own opset. Defaults to `None` (any opset tf2onnx targets).
+    """
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ZooError(
             f"Unsupported ONNX opset. Received: opset={opset!r}. Allowed: "
             f"{MIN_OPSET}..{MAX_OPSET} (tf2onnx 1.17 refuses opsets above 18)."
         )
+    if target is not None and target.portable and opset != target.opset:
+        raise ZooError(
+            f"The {target.name} target is opset {target.opset}. Received: opset={opset}. "
+            f"Drop --opset, or pass --target onnxruntime for opset {opset}."
+        )
     return opset
 
 
-def convert(function, info, opset=18):
+def convert(function, info, opset=17):
     """Converts the serving `tf.function` to an `onnx.ModelProto`.
 
     Args:
         function: the traced function of `zoo.export.tracing.serving_function`.
         info: the `GeneratorInfo`.
-        opset: ONNX opset, 17 or 18. Defaults to `18`.
+        opset: ONNX opset, 17 or 18. Defaults to `17`.
 
     Returns:
         The converted model with ports `z`(/`label`) and `image`, batch
@@ -106,6 +118,7 @@ def metadata(info, extra=None):
         "variant": info.variant,
         "latent_dim": str(info.latent_dim),
         "latent_distribution": "standard_normal",
+        "latent_algorithm": LATENT_ALGORITHM,  # how zoo.latent draws z for a seed
         "num_classes": "none" if info.num_classes is None else str(info.num_classes),
         "conditional": "true" if info.conditional else "false",
         "image_shape": json.dumps(list(info.image_shape)),

@@ -29,11 +29,14 @@ is a plain memory shuffle and its blocked convolutions waste most of a
 16-channel block on a 1-channel output, so this saves far more than the extra
 multiply-adds cost. Activations are moved above `Concat` and
 `DepthToSpace` (they commute) so that they fuse with the convolutions. Finally,
-at opset 18, a `Concat` of four phases followed by `DepthToSpace(2)` becomes the
-phases stacked on a new axis and one `Col2Im` (2x2 blocks, stride 2): the same
-interleave bit for bit, which onnxruntime runs as a strided copy instead of a
-generic tensor shuffle (several times faster). See
-`bench/inference.py`; the parity gate checks the rewritten graph like any other.
+a `Concat` of four phases followed by `DepthToSpace(2)` becomes an interleave
+of `Reshape`s and `Concat`s alone (plain copies, which every runtime of
+`zoo.export.targets` runs and onnxruntime runs several times faster than its
+`DepthToSpace`); the `DepthToSpace` left after the output convolution is in CRD
+mode, the one all those runtimes run. The runtime-tuned `"onnxruntime"` target
+(opset 18) uses `Col2Im` (2x2 blocks, stride 2) for the interleave instead: the
+same values bit for bit. See `bench/inference.py` and `bench/portability.py`;
+the parity gate checks the rewritten graph like any other.
 """
 
 import numpy as np
@@ -43,11 +46,14 @@ from onnx import helper, numpy_helper
 from zoo.export.onnx_export import op_counts
 
 
-def optimize(model):
+def optimize(model, target="portable"):
     """Rewrites `model` for speed (in place) and returns `(model, facts)`.
 
     Args:
         model: an `onnx.ModelProto` produced by `zoo.export.onnx_export.convert`.
+        target: a `zoo.export.targets.Target` or its name. The portable target
+            interleaves phases with `DepthToSpace` (CRD); `"onnxruntime"` with
+            `Col2Im` (opset 18). Defaults to `"portable"`.
 
     Returns:
         The model and a dict with `ops_before`, `ops` (op counts) and
@@ -57,16 +63,20 @@ def optimize(model):
 
     >>> model, facts = optimize(model)
     >>> facts["rewrites"]
-    {'subpixel_conv': 2, 'projection_transpose': 1, 'conv_before_interleave': 1, 'hoisted_activations': 3,
-     'col2im_interleave': 1}
+    {'subpixel_conv': 2, 'conv_transpose': 0, 'projection_transpose': 1, 'conv_before_interleave': 1,
+     'hoisted_activations': 3, 'concat_interleave': 1}
     """
+    from zoo.export.targets import get_target
+
+    target = get_target(target)
     before = op_counts(model)
     folded = _fold_projection_transpose(model.graph)
     fused = _fuse_upsample_conv(model.graph)
     transposed = _fuse_conv_transpose(model.graph)
     moved = _move_convs_before_interleave(model.graph)
     hoisted = _hoist_unary_ops(model.graph)
-    col2im = _interleave_with_col2im(model) if _opset(model) >= 18 else 0
+    use_col2im = target.col2im and _opset(model) >= 18
+    interleaved = _interleave_phases(model, col2im=use_col2im)
     _drop_unused(model.graph)
     return model, {
         "ops_before": before,
@@ -77,8 +87,9 @@ def optimize(model):
             "projection_transpose": folded,
             "conv_before_interleave": moved,
             "hoisted_activations": hoisted,
-            "col2im_interleave": col2im,
+            ("col2im_interleave" if use_col2im else "concat_interleave"): interleaved,
         },
+        "target": target.name,
         "transposes": op_counts(model).get("Transpose", 0),
     }
 
@@ -479,11 +490,13 @@ def _move_convs_before_interleave(graph):
             phases = node.output[0]
         inputs = [phases, f"{prefix}_weights"]
         kernel = phase_pointwise_kernel(weights) if pointwise else interleaved_conv_kernel(weights)
-        graph.initializer.append(numpy_helper.from_array(kernel, inputs[1]))
         blocksize = 2 if pointwise else 4
+        # The kernels write their outputs in DCR order; CRD is the mode every runtime runs.
+        order = dcr_to_crd(weights.shape[0], blocksize)
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(kernel[order]), inputs[1]))
         if bias is not None:
             inputs.append(f"{prefix}_bias")
-            tiled = np.tile(numpy_helper.to_array(initializers[bias]), blocksize**2)
+            tiled = np.tile(numpy_helper.to_array(initializers[bias]), blocksize**2)[order]
             graph.initializer.append(numpy_helper.from_array(tiled, inputs[2]))
         interleaved = f"{prefix}_interleaved"
         geometry = (
@@ -496,7 +509,7 @@ def _move_convs_before_interleave(graph):
         )
         interleave = helper.make_node(
             "DepthToSpace", [interleaved], [conv.output[0]], name=f"{prefix}_depth_to_space",
-            blocksize=blocksize, mode="DCR",
+            blocksize=blocksize, mode="CRD",
         )
         position = list(graph.node).index(conv)
         graph.node.remove(conv)
@@ -505,6 +518,23 @@ def _move_convs_before_interleave(graph):
         graph.node.remove(source)
         moved += 1
     return moved
+
+
+def dcr_to_crd(channels, blocksize):
+    """The channel order that turns a `DepthToSpace` input from DCR into CRD layout.
+
+    DCR stores output channel `c` of block position `k` at `k * channels + c`,
+    CRD at `c * blocksize**2 + k`; `tensor[dcr_to_crd(...)]` (on the channel
+    axis) moves each to its CRD place, so `DepthToSpace(mode="CRD")` of the
+    result equals `DepthToSpace(mode="DCR")` of the original.
+
+    Example:
+
+    >>> dcr_to_crd(2, 2)
+    array([0, 2, 4, 6, 1, 3, 5, 7])
+    """
+    positions = blocksize**2
+    return np.array([k * channels + c for c in range(channels) for k in range(positions)], np.int64)
 
 
 def _is_depth_to_space(node, blocksize):
@@ -596,15 +626,20 @@ def _tensor_shapes(graph):
     return shapes
 
 
-def _interleave_with_col2im(model):
-    """`Concat(4 phases, axis 1) -> DepthToSpace(2)` to `Concat(axis 2) -> Col2Im` (opset 18).
+def _interleave_phases(model, col2im=False):
+    """`Concat(4 phases, axis 1) -> DepthToSpace(2, DCR)` to an interleave of plain copies.
 
-    `Col2Im` with a 2x2 block and stride 2 places column `c * 4 + 2a + b` at
-    pixel `(2i + a, 2j + b)` of channel `c`: the same interleave, in CRD order,
-    which stacking the four phases `[N, C, 1, H*W]` on axis 2 produces without
-    any shuffle. onnxruntime's `Col2Im` is a plain strided copy, several times
-    faster than its `DepthToSpace` (a generic tensor shuffle); the result is
-    bit-identical.
+    Phase `(a, b)` (`P[2a + b]`, `[N, C, H, W]`) holds pixels `(2i + a, 2j + b)`
+    of the result. The portable form interleaves with `Reshape` and `Concat`
+    alone: `P[2a]` and `P[2a + 1]` as `[N, C, H, W, 1]` concatenated on the last
+    axis give row phase `a` as `[N, C, H, 1, 2W]`; the two rows concatenated on
+    axis 3 give `[N, C, H, 2, 2W]`, which is `[N, C, 2H, 2W]`. Every runtime of
+    `zoo.export.targets` runs those, and onnxruntime runs them about as fast as
+    `Col2Im` and several times faster than its `DepthToSpace` (a generic tensor
+    shuffle; `bench/portability.py`). With `col2im=True` (the onnxruntime target,
+    opset 18) the phases are stacked per channel instead (`[N, C, 4, H*W]`,
+    columns in CRD order) and `Col2Im` (2x2 blocks, stride 2) interleaves them.
+    Both give the same values bit for bit.
     """
     graph = model.graph
     producers = {output: node for node in graph.node for output in node.output}
@@ -626,26 +661,13 @@ def _interleave_with_col2im(model):
         if any(d is None or len(d) != 4 or 0 in d[1:] for d in dims) or any(d[1:] != dims[0][1:] for d in dims):
             continue
         _, channels, height, width = dims[0]
-        prefix = f"zoo_col2im_{rewritten}"
-        graph.initializer.extend([
-            numpy_helper.from_array(np.array([0, channels, 1, height * width], np.int64), f"{prefix}_phase_shape"),
-            numpy_helper.from_array(np.array([0, 4 * channels, height * width], np.int64), f"{prefix}_columns_shape"),
-            numpy_helper.from_array(np.array([2 * height, 2 * width], np.int64), f"{prefix}_image_shape"),
-            numpy_helper.from_array(np.array([2, 2], np.int64), f"{prefix}_block_shape"),
-        ])
-        nodes = []
-        stacked = []
-        for index, name in enumerate(concat.input):
-            flat = f"{prefix}_phase{index}"
-            nodes.append(helper.make_node("Reshape", [name, f"{prefix}_phase_shape"], [flat], name=flat))
-            stacked.append(flat)
-        nodes += [
-            helper.make_node("Concat", stacked, [f"{prefix}_stacked"], name=f"{prefix}_concat", axis=2),
-            helper.make_node("Reshape", [f"{prefix}_stacked", f"{prefix}_columns_shape"], [f"{prefix}_columns"],
-                             name=f"{prefix}_columns"),
-            helper.make_node("Col2Im", [f"{prefix}_columns", f"{prefix}_image_shape", f"{prefix}_block_shape"],
-                             [interleave.output[0]], name=f"{prefix}_col2im", strides=[2, 2]),
-        ]
+        prefix = f"zoo_{'col2im' if col2im else 'interleave'}_{rewritten}"
+        phases = list(concat.input)
+        output = interleave.output[0]
+        if col2im:
+            nodes = _col2im_interleave_nodes(graph, prefix, phases, output, channels, height, width)
+        else:
+            nodes = _concat_interleave_nodes(graph, prefix, phases, output, channels, height, width)
         position = list(graph.node).index(concat)
         graph.node.remove(concat)
         graph.node.remove(interleave)
@@ -653,6 +675,56 @@ def _interleave_with_col2im(model):
             graph.node.insert(position + offset, node)
         rewritten += 1
     return rewritten
+
+
+def _concat_interleave_nodes(graph, prefix, phases, output, channels, height, width):
+    """Nodes that interleave the phases `P[2a + b]` by `Reshape` and `Concat` only."""
+    graph.initializer.extend([
+        numpy_helper.from_array(np.array([0, channels, height, width, 1], np.int64), f"{prefix}_pixel_shape"),
+        numpy_helper.from_array(np.array([0, channels, height, 1, 2 * width], np.int64), f"{prefix}_row_shape"),
+        numpy_helper.from_array(np.array([0, channels, 2 * height, 2 * width], np.int64), f"{prefix}_image_shape"),
+    ])
+    nodes = []
+    for index, name in enumerate(phases):
+        nodes.append(helper.make_node("Reshape", [name, f"{prefix}_pixel_shape"], [f"{prefix}_phase{index}"],
+                                      name=f"{prefix}_phase{index}"))
+    rows = []
+    for a in (0, 1):
+        pair = [f"{prefix}_phase{2 * a}", f"{prefix}_phase{2 * a + 1}"]
+        nodes += [
+            helper.make_node("Concat", pair, [f"{prefix}_columns{a}"], name=f"{prefix}_columns{a}", axis=4),
+            helper.make_node("Reshape", [f"{prefix}_columns{a}", f"{prefix}_row_shape"], [f"{prefix}_row{a}"],
+                             name=f"{prefix}_row{a}"),
+        ]
+        rows.append(f"{prefix}_row{a}")
+    nodes += [
+        helper.make_node("Concat", rows, [f"{prefix}_rows"], name=f"{prefix}_rows", axis=3),
+        helper.make_node("Reshape", [f"{prefix}_rows", f"{prefix}_image_shape"], [output], name=f"{prefix}_image"),
+    ]
+    return nodes
+
+
+def _col2im_interleave_nodes(graph, prefix, phases, output, channels, height, width):
+    """Nodes that stack the phases per channel and interleave them with `Col2Im` (opset 18)."""
+    graph.initializer.extend([
+        numpy_helper.from_array(np.array([0, channels, 1, height * width], np.int64), f"{prefix}_phase_shape"),
+        numpy_helper.from_array(np.array([0, 4 * channels, height * width], np.int64), f"{prefix}_columns_shape"),
+        numpy_helper.from_array(np.array([2 * height, 2 * width], np.int64), f"{prefix}_image_shape"),
+        numpy_helper.from_array(np.array([2, 2], np.int64), f"{prefix}_block_shape"),
+    ])
+    nodes = []
+    for index, name in enumerate(phases):
+        flat = f"{prefix}_phase{index}"
+        nodes.append(helper.make_node("Reshape", [name, f"{prefix}_phase_shape"], [flat], name=flat))
+    nodes += [
+        helper.make_node("Concat", [f"{prefix}_phase{i}" for i in range(4)], [f"{prefix}_stacked"],
+                         name=f"{prefix}_concat", axis=2),
+        helper.make_node("Reshape", [f"{prefix}_stacked", f"{prefix}_columns_shape"], [f"{prefix}_columns"],
+                         name=f"{prefix}_columns"),
+        helper.make_node("Col2Im", [f"{prefix}_columns", f"{prefix}_image_shape", f"{prefix}_block_shape"],
+                         [output], name=f"{prefix}_col2im", strides=[2, 2]),
+    ]
+    return nodes
 
 
 def _hoist_unary_ops(graph):
@@ -697,10 +769,3 @@ def _hoist_unary_ops(graph):
         source.output[0] = node.output[0]
         graph.node.remove(node)
         hoisted += 1
-
-
-def count_transposes(model):
-    """Number of `Transpose` nodes in `model` (a path or `ModelProto`)."""
-    if not isinstance(model, onnx.ModelProto):
-        model = onnx.load(str(model))
-    return op_counts(model).get("Transpose", 0)

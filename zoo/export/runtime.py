@@ -5,6 +5,8 @@ CPUs: all onnxruntime graph optimizations (`ORT_ENABLE_ALL`, which also
 re-lays convolutions out in the blocked NCHWc format), one intra-op thread per
 physical core and sequential execution. Every runner takes the same feeds
 `{"z": float32, "label": int64}` and returns the float32 `image` as NumPy.
+`run_litert` runs `generator.tflite` in `ai_edge_litert`'s interpreter
+(`zoo.export.litert`), resizing its dynamic batch dimension to each batch.
 """
 
 import os
@@ -115,3 +117,17 @@ def run_keras(generator, feeds):
         inputs = z
     image = generator(inputs, training=False)
     return np.asarray(keras.ops.convert_to_numpy(image))
+
+
+def litert_interpreter(path, threads=None):
+    """Opens a `.tflite` file in `ai_edge_litert`'s interpreter (see `zoo.export.litert.load`)."""
+    from zoo.export import litert
+
+    return litert.load(path, threads)
+
+
+def run_litert(interpreter, feeds):
+    """Runs a LiteRT interpreter on `feeds` (by name, any batch size); returns `image`."""
+    from zoo.export import litert
+
+    return litert.run(interpreter, feeds)

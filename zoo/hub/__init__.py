@@ -5,6 +5,7 @@
 ['cgan-fashion-mnist', 'dcgan-fashion-mnist']
 >>> g = zoo.pretrained("dcgan-fashion-mnist")                      # keras.Model, compile=False
 >>> path = zoo.hub.download("cgan-fashion-mnist", format="onnx")    # verified local file
+>>> path = zoo.hub.download("cgan-fashion-mnist", format="litert")  # generator.tflite, for phones
 
 The catalogue (`zoo/catalogue.json`, shipped in the package, written by `zoo
 publish`) lists each name's files with their sha256 and size. Files come from a
@@ -17,6 +18,13 @@ source laid out like the repository's `export/` folder (`<base>/<name>/<file>`):
 - `ZOO_OFFLINE=1`: never use the network; files come from the cache or a
   local (`file://`, checkout) source, and a missing one is a one-line error;
 - `ZOO_CATALOGUE`: read another catalogue file (a private hub).
+
+Downloads are bounded (`zoo.hub.transfer`): `timeout=30` s to connect and get
+the response head and for any silence, `min_rate=4096` bytes/s over each
+`timeout` window, and an optional `deadline=` for the whole call; a SIGTERM or
+Ctrl-C removes the temporary file, and one left by a killed process is removed
+by the next download of that file. A downloaded `manifest.json` is checked like
+`zoo verify` checks it (`zoo.hub.layout`).
 
 Only stdlib is imported here; Keras loads in `pretrained()` only, so the
 ONNX-only serving runtime can use `download` without TensorFlow.

@@ -11,11 +11,14 @@ Each entry is a frozen `PretrainedEntry`; its files are `FileEntry`s.
 
 import dataclasses
 import json
+import math
 import os
 import re
 import types
 
 from zoo.errors import ZooError, did_you_mean
+from zoo.hub import layout
+from zoo.hub.layout import clip_repr
 
 FORMAT_VERSION = 1
 CATALOGUE_FILE = "catalogue.json"
@@ -25,12 +28,14 @@ PACKAGED_CATALOGUE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspat
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME_LENGTH = 64
 # Relative file paths inside an artifact folder: no "..", no absolute paths.
-FILE_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+FILE_PATTERN = layout.FILE_PATTERN
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-# Formats every entry has, and the file each one names.
-FILE_FORMATS = ("keras", "onnx", "savedmodel", "manifest")
-# Not shipped when large: `zoo.hub.download(..., format="savedmodel")` rebuilds it.
-OPTIONAL_FORMATS = ("savedmodel",)
+# Formats an entry may have, and the file each one names.
+FILE_FORMATS = ("keras", "onnx", "savedmodel", "litert", "manifest")
+# Not in every entry: a large SavedModel is not shipped (`zoo.hub.download(...,
+# format="savedmodel")` rebuilds it); `litert` (generator.tflite) only in
+# publications exported since LiteRT support.
+OPTIONAL_FORMATS = ("savedmodel", "litert")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +63,8 @@ class PretrainedEntry:
         value_range: `(low, high)` of the output pixels.
         parameters: parameter count of the generator.
         files: read-only `{format: FileEntry}` for `keras`, `onnx`,
-            `savedmodel` (a zip of the SavedModel folder) and `manifest`.
+            `savedmodel` (a zip of the SavedModel folder), `litert`
+            (`generator.tflite`, where published) and `manifest`.
         test_vectors: `FileEntry`s of `test_data_set_0/`.
         metrics: read-only summary of the published evaluation (`fd`, `kid`,
             `precision`, `recall`, ..., `n`, `seed`, `command`); empty if none.
@@ -139,7 +145,7 @@ class Catalogue:
             return self.entries[name]
         available = ", ".join(self.entries) if self.entries else "none published yet"
         raise ZooError(
-            f"Unknown pretrained generator '{name}'. Received: name={name!r}. "
+            f"Unknown pretrained generator {clip_repr(name)}. Received: name={clip_repr(name)}. "
             f"Available: {available}{hint}.{did_you_mean(name, self.entries)}"
         )
 
@@ -154,7 +160,7 @@ def check_name(name):
         raise TypeError(f"A pretrained name must be a string. Received: name of type {type(name).__name__}.")
     if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.match(name):
         raise ZooError(
-            f"Invalid pretrained name. Received: name={name!r}. Allowed: lowercase letters and digits "
+            f"Invalid pretrained name. Received: name={clip_repr(name)}. Allowed: lowercase letters and digits "
             f"joined by single dashes, at most {MAX_NAME_LENGTH} characters (e.g. 'dcgan-fashion-mnist')."
         )
     return name
@@ -206,68 +212,137 @@ def load_catalogue(path=None):
 
 
 def parse_entry(name, data, source="catalogue"):
-    """Builds a `PretrainedEntry` from its catalogue dict, checking every field."""
-    where = f"{source}: entry {name!r}"
+    """Builds a `PretrainedEntry` from its catalogue dict, checking every field's type and range.
+
+    Raises:
+        ZooError: one line naming the entry and the field, e.g. "entry
+            'dcgan-fashion-mnist': field 'latent_dim' must be an integer >= 1.
+            Received: latent_dim='64' (str)."
+    """
+    where = f"{source}: entry {clip_repr(name)}"
     try:
         check_name(name)
     except (ZooError, TypeError) as error:
         raise ZooError(f"{where}: {error}") from None
     if not isinstance(data, dict):
-        raise ZooError(f"{where}: not an object.")
+        raise ZooError(f"{where}: not an object. Received: {type(data).__name__}.")
 
-    def field(key, kind, optional=False):
+    def bad(key, expected, value=None):
+        shown = "missing" if key not in data else f"{clip_repr(value)} ({type(value).__name__})"
+        return ZooError(f"{where}: field {key!r} must be {expected}. Received: {key}={shown}.")
+
+    def field(key, kind, expected, optional=False):
         value = data.get(key)
         if value is None and optional:
             return None
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise ZooError(f"{where}: field {key!r} is missing or has the wrong type.")
+            raise bad(key, expected, value)
         return value
 
-    files_data = field("files", dict)
+    def integer(key, minimum, optional=False):
+        expected = f"an integer >= {minimum}" + (" or null" if optional else "")
+        value = field(key, int, expected, optional)
+        if value is not None and value < minimum:
+            raise bad(key, expected, value)
+        return value
+
+    def text(key):
+        return field(key, str, "a string")
+
+    def table(key):
+        return dict(field(key, dict, "an object"))
+
+    files_data = field("files", dict, "an object of {format: {path, sha256, size}}")
     files = {}
     for format_name in FILE_FORMATS:
         if format_name in OPTIONAL_FORMATS and format_name not in files_data:
             continue
         if format_name not in files_data:
-            raise ZooError(f"{where}: files has no {format_name!r}.")
-        files[format_name] = _file_entry(files_data[format_name], f"{where}: files.{format_name}")
+            raise ZooError(f"{where}: field 'files' has no {format_name!r} entry.")
+        item = _file_entry(files_data[format_name], f"{where}: files.{format_name}")
+        allowed = (layout.MANIFEST,) if format_name == "manifest" else _published_names(format_name)
+        if item.path not in allowed:
+            raise ZooError(
+                f"{where}: files.{format_name}: path {item.path!r} is not the standard file "
+                f"({' or '.join(allowed)})."
+            )
+        files[format_name] = item
+    unknown = sorted(set(files_data) - set(FILE_FORMATS), key=str)
+    if unknown:
+        raise ZooError(
+            f"{where}: field 'files' has an unknown format {clip_repr(unknown[0])}. "
+            f"Allowed: {', '.join(FILE_FORMATS)}."
+        )
     test_vectors = tuple(
-        _file_entry(item, f"{where}: test_vectors[{index}]") for index, item in enumerate(field("test_vectors", list))
+        _file_entry(item, f"{where}: test_vectors[{index}]")
+        for index, item in enumerate(field("test_vectors", list, "a list of {path, sha256, size}"))
     )
-    num_classes = field("num_classes", int, optional=True)
-    class_names = field("class_names", list, optional=True)
+    for index, item in enumerate(test_vectors):
+        if not item.path.startswith("test_data_set_0/"):
+            raise ZooError(f"{where}: test_vectors[{index}]: path {item.path!r} is not under test_data_set_0/.")
+    paths = [item.path for item in files.values()] + [item.path for item in test_vectors]
+    if len(set(paths)) != len(paths):
+        twice = sorted(path for path in set(paths) if paths.count(path) > 1)[0]
+        raise ZooError(f"{where}: the file {twice!r} is listed twice.")
+
+    image_shape = field("image_shape", list, "a list of 3 integers >= 1 (H, W, C)")
+    if len(image_shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in image_shape):
+        raise bad("image_shape", "a list of 3 integers >= 1 (H, W, C)", image_shape)
+    value_range = field("value_range", list, "a list of 2 finite numbers [low, high] with low < high")
+    if (
+        len(value_range) != 2
+        or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in value_range)
+        or not value_range[0] < value_range[1]
+    ):
+        raise bad("value_range", "a list of 2 finite numbers [low, high] with low < high", value_range)
+    num_classes = integer("num_classes", 1, optional=True)
+    class_names = field("class_names", list, "a list of strings or null", optional=True)
+    if class_names is not None:
+        expected = (
+            "null for an unconditional entry (num_classes null)" if num_classes is None
+            else f"a list of num_classes={num_classes} strings or null"
+        )
+        if num_classes is None or len(class_names) != num_classes or not all(isinstance(c, str) for c in class_names):
+            raise bad("class_names", expected, class_names)
     return PretrainedEntry(
         name=name,
-        description=field("description", str),
-        variant=field("variant", str),
-        dataset=field("dataset", str),
-        latent_dim=field("latent_dim", int),
-        image_shape=tuple(int(d) for d in field("image_shape", list)),
+        description=text("description"),
+        variant=text("variant"),
+        dataset=text("dataset"),
+        latent_dim=integer("latent_dim", 1),
+        image_shape=tuple(image_shape),
         num_classes=num_classes,
-        class_names=None if class_names is None else tuple(str(c) for c in class_names),
-        value_range=tuple(float(v) for v in field("value_range", list)),
-        parameters=field("parameters", int),
+        class_names=None if class_names is None else tuple(class_names),
+        value_range=tuple(float(v) for v in value_range),
+        parameters=integer("parameters", 1),
         files=types.MappingProxyType(files),
         test_vectors=test_vectors,
-        metrics=types.MappingProxyType(dict(field("metrics", dict))),
-        training=types.MappingProxyType(dict(field("training", dict))),
-        recipe=field("recipe", str),
-        card=field("card", str),
-        licence=field("licence", str),
-        data_licence=field("data_licence", str),
+        metrics=types.MappingProxyType(table("metrics")),
+        training=types.MappingProxyType(table("training")),
+        recipe=text("recipe"),
+        card=text("card"),
+        licence=text("licence"),
+        data_licence=text("data_licence"),
     )
+
+
+def _published_names(format_name):
+    """The file names a catalogue entry may give `format_name` (a SavedModel is shipped zipped)."""
+    if format_name == "savedmodel":
+        return (layout.SAVED_MODEL_ZIP,)
+    return layout.STANDARD_FILES[format_name]
 
 
 def _file_entry(data, where):
     if not isinstance(data, dict):
-        raise ZooError(f"{where}: not an object.")
+        raise ZooError(f"{where}: not an object with path, sha256 and size. Received: {type(data).__name__}.")
     path, sha256, size = data.get("path"), data.get("sha256"), data.get("size")
     if not isinstance(path, str) or not FILE_PATTERN.match(path):
-        raise ZooError(f"{where}: bad path {path!r} (relative, no '..').")
+        raise ZooError(f"{where}: bad path {clip_repr(path)} (relative, no '..').")
     if not isinstance(sha256, str) or not SHA256_PATTERN.match(sha256):
-        raise ZooError(f"{where}: bad sha256 {sha256!r} (64 lowercase hex digits).")
+        raise ZooError(f"{where}: bad sha256 {clip_repr(sha256)} (64 lowercase hex digits).")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ZooError(f"{where}: bad size {size!r}.")
+        raise ZooError(f"{where}: bad size {clip_repr(size)} (a whole number of bytes >= 0).")
     return FileEntry(path=path, sha256=sha256, size=size)
 
 

@@ -4,34 +4,35 @@ The cache mirrors the published layout, one folder per publication:
 
     $ZOO_CACHE/<name>/<version>/generator.keras
                                /generator.onnx
+                               /generator.tflite  (LiteRT, where published)
                                /saved_model.zip   (and saved_model/, unzipped)
                                /test_data_set_0/input_0.pb ...
                                /manifest.json
 
 `<version>` is the first 12 hex digits of the publication's manifest sha256,
 so a republished name never meets a stale file. A file enters the cache only
-through a temporary sibling that is renamed after its size and sha256 match
-the catalogue; a cached file is hashed again before every use and deleted if it
-no longer matches.
+through a temporary sibling (`.NAME.part-*`) that is renamed after its size
+and sha256 match the catalogue; a cached file is hashed again before every use
+and deleted if it no longer matches. Time limits, signals and the clean-up of
+temporaries left by a killed download are described in `zoo.hub.transfer`.
 """
 
-import hashlib
+import json
 import os
 import shutil
 import sys
-import tempfile
 import zipfile
 import zlib
 
-from zoo.errors import ZooError, unknown_name_error
+from zoo.errors import ZooError, did_you_mean
 from zoo.files import atomic_path, remove_path, sha256_file
 from zoo.hub import catalogue as catalogue_module
-from zoo.hub import sources
+from zoo.hub import layout, sources, transfer
+from zoo.hub.layout import clip, clip_repr
 
-FORMATS = ("keras", "onnx", "savedmodel", "test_vectors", "manifest", "all")
-SAVED_MODEL_FOLDER = "saved_model"
+FORMATS = ("keras", "onnx", "litert", "savedmodel", "test_vectors", "manifest", "all")
+SAVED_MODEL_FOLDER = layout.SAVED_MODEL_FOLDER
 TEST_VECTORS_FOLDER = "test_data_set_0"
-CHUNK_SIZE = 1 << 16
 
 
 def default_cache_dir():
@@ -54,13 +55,14 @@ def offline():
     return os.environ.get("ZOO_OFFLINE", "").strip() == "1"
 
 
-def download(name, format="keras", *, source=None, cache_dir=None, timeout=sources.DEFAULT_TIMEOUT,
-             progress=None, catalogue=None):
+def download(name, format="keras", *, source=None, cache_dir=None, timeout=transfer.DEFAULT_TIMEOUT,
+             min_rate=transfer.DEFAULT_MIN_RATE, deadline=None, progress=None, catalogue=None):
     """Fetches a published generator's file into the cache and returns its path.
 
     Args:
         name: a pretrained name (see `list_pretrained()`).
-        format: `"keras"`, `"onnx"`, `"savedmodel"` (the unzipped folder;
+        format: `"keras"`, `"onnx"`, `"litert"` (`generator.tflite`, for
+            `ai_edge_litert` / LiteRT on phones), `"savedmodel"` (the unzipped folder;
             built from the `.keras` file and checked against the test vectors
             when the publication does not ship one),
             `"test_vectors"` (the `test_data_set_0/` folder), `"manifest"` or
@@ -71,7 +73,12 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=sourc
             `export/`.
         cache_dir: the cache folder. Defaults to `ZOO_CACHE`, else
             `~/.cache/keras-gan-zoo`.
-        timeout: seconds to wait for the server at each step. Defaults to `30`.
+        timeout: seconds the server may take to connect and send its
+            response head, and the longest silence in a body. Defaults to `30`.
+        min_rate: bytes/s a body must average over every `timeout`-second
+            window (`0`: no minimum). Defaults to `4096`.
+        deadline: seconds for the whole call, every file included, or `None`
+            for no overall limit. Defaults to `None`.
         progress: show a progress bar; defaults to whether stderr is a terminal.
         catalogue: a catalogue path or `Catalogue`. Defaults to the packaged one.
 
@@ -81,19 +88,39 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=sourc
 
     Raises:
         ZooError: one line for a bad or unknown name, a missing file, a
-            connection failure, a truncated transfer, a sha256 mismatch (the
-            file is discarded) or `ZOO_OFFLINE=1` without a cached copy.
+            connection failure, a server that stalls, is too slow or misses
+            the deadline, a truncated transfer, a sha256 mismatch (the file is
+            discarded), a manifest whose layout is unsafe or `ZOO_OFFLINE=1`
+            without a cached copy. The temporary file is removed in every case,
+            SIGTERM included (`zoo.hub.transfer`).
 
     Example:
 
     >>> path = zoo.hub.download("cgan-fashion-mnist", format="onnx")
+    >>> path = zoo.hub.download("cgan-fashion-mnist", format="litert")  # generator.tflite
     """
+    limits = transfer.check_limits(timeout, min_rate, deadline)
     entry = catalogue_module.load_catalogue(catalogue).get(name)
     if format not in FORMATS:
-        raise unknown_name_error("format", format, FORMATS)
-    fetcher = _Fetcher(entry, source, cache_dir, timeout, progress)
-    if format in ("keras", "onnx", "manifest"):
+        raise ZooError(
+            f"Unknown format {clip_repr(format)}. Received: format={clip_repr(format)}. "
+            f"Available: {', '.join(FORMATS)}.{did_you_mean(clip(str(format)), FORMATS)}"
+        )
+    if format == "litert" and "litert" not in entry.files:  # published before LiteRT support
+        available = [f for f in FORMATS if f in entry.files or f in ("savedmodel", "test_vectors", "all")]
+        raise ZooError(
+            f"'{name}' was published without generator.tflite (LiteRT). Received: format='litert'. "
+            f"Available: {', '.join(available)}; `zoo export` of its generator.keras writes one."
+        )
+    with transfer.terminate_cleanly():
+        return _download(entry, format, _Fetcher(entry, source, cache_dir, limits, progress))
+
+
+def _download(entry, format, fetcher):
+    if format in ("keras", "onnx", "litert"):
         return fetcher.file(entry.files[format])
+    if format == "manifest":
+        return fetcher.manifest()
     if format == "savedmodel":
         if "savedmodel" not in entry.files:  # too large to ship: built here from the verified .keras
             return _rebuilt_saved_model(fetcher, entry)
@@ -102,12 +129,14 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=sourc
         for item in entry.test_vectors:
             fetcher.file(item)
         return os.path.join(fetcher.folder, TEST_VECTORS_FOLDER)
+    fetcher.manifest()
     for item in entry.all_files():
         fetcher.file(item)
     return fetcher.folder
 
 
-def pretrained(name, *, source=None, cache_dir=None, catalogue=None):
+def pretrained(name, *, source=None, cache_dir=None, catalogue=None, timeout=transfer.DEFAULT_TIMEOUT,
+               min_rate=transfer.DEFAULT_MIN_RATE, deadline=None):
     """Returns the published Keras generator `name`, downloaded once and verified.
 
     The model maps `z` float32 `[batch, latent_dim]` (and `label` int
@@ -120,7 +149,8 @@ def pretrained(name, *, source=None, cache_dir=None, catalogue=None):
     >>> images = g(zoo.latent.sample_latent(16, 64, seed=0), training=False)  # [16, 28, 28, 1]
     """
     entry = catalogue_module.load_catalogue(catalogue).get(name)
-    path = download(name, "keras", source=source, cache_dir=cache_dir, catalogue=catalogue)
+    path = download(name, "keras", source=source, cache_dir=cache_dir, catalogue=catalogue, timeout=timeout,
+                    min_rate=min_rate, deadline=deadline)
     import keras
 
     import zoo.variants  # noqa: F401  (registers the zoo's serializable classes)
@@ -142,10 +172,10 @@ def pretrained(name, *, source=None, cache_dir=None, catalogue=None):
 class _Fetcher:
     """Fetches the files of one entry into its cache folder; resolves the source lazily."""
 
-    def __init__(self, entry, source, cache_dir, timeout, progress):
+    def __init__(self, entry, source, cache_dir, limits, progress):
         self.entry = entry
         self.requested_source = source
-        self.timeout = timeout
+        self.limits = limits
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         root = os.path.abspath(os.fspath(cache_dir)) if cache_dir is not None else default_cache_dir()
         self.folder = os.path.join(root, entry.name, entry.version)
@@ -154,6 +184,7 @@ class _Fetcher:
     def file(self, item):
         """Returns the verified cached path of `item`, downloading it if needed."""
         path = os.path.join(self.folder, *item.path.split("/"))
+        transfer.clean_stale_parts(path)  # left by a download that was killed
         damaged = False
         if os.path.isfile(path):
             if _matches(path, item):
@@ -163,6 +194,23 @@ class _Fetcher:
             print(f"zoo: the cached {path} did not match its sha256 and was deleted.", file=sys.stderr)
         source = self._resolve(item, path, damaged)
         self._transfer(source, item, path)
+        return path
+
+    def manifest(self):
+        """Returns the verified cached `manifest.json` after checking that it agrees with the catalogue.
+
+        The manifest is what `zoo verify` trusts, so it gets the same checks
+        (`zoo.hub.layout`): safe relative paths, `formats` naming the standard
+        files, each of them listed; and its files must be the catalogue's.
+        """
+        item = self.entry.files["manifest"]
+        path = self.file(item)
+        problem = _manifest_problem(path, self.entry)
+        if problem is not None:
+            raise ZooError(
+                f"manifest.json of '{self.entry.name}' ({path}) does not describe a safe publication: {problem} "
+                "The catalogue and the source disagree; nothing else was downloaded."
+            )
         return path
 
     def _resolve(self, item, path, damaged):
@@ -179,7 +227,7 @@ class _Fetcher:
 
     def _offline_error(self, item, path, damaged, source):
         state = "was damaged (sha256 mismatch) and was deleted" if damaged else "is not in the cache"
-        origin = f" from {source.describe()}" if source is not None else ""
+        origin = f" from {clip(source.describe(), sources.URL_LIMIT)}" if source is not None else ""
         return ZooError(
             f"ZOO_OFFLINE=1 and {item.path} of '{self.entry.name}' {state} ({path}); "
             f"unset ZOO_OFFLINE to download it{origin}."
@@ -189,61 +237,77 @@ class _Fetcher:
         what = f"{item.path} of '{self.entry.name}'"
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.part-")
+            handle, temporary = transfer.create_part(path)
         except OSError as error:
             raise ZooError(
                 f"Cannot write to the cache {os.path.dirname(path)} ({error.strerror or error}); "
                 "set ZOO_CACHE to a writable folder."
             ) from None
+        watchdog = transfer.Watchdog()
         try:
             with os.fdopen(handle, "wb") as out:
-                stream, length, url = sources.open_stream(source, self.entry.name, item.path, self.timeout)
+                stream, length, url = sources.open_stream(source, self.entry.name, item.path, self.limits, watchdog)
+                shown = clip(url, sources.URL_LIMIT)
                 with stream:
                     if length is not None and length != item.size:
                         raise ZooError(
-                            f"{url} is {length} bytes but the catalogue lists {item.size} for {what}; "
+                            f"{shown} is {length} bytes but the catalogue lists {item.size} for {what}; "
                             "the source holds another file. Nothing was cached."
                         )
-                    received, digest = self._copy(stream, out, item, url, what)
-            if received < item.size:
-                raise ZooError(
-                    f"Download of {what} from {url}: the transfer ended after {received} of {item.size} bytes. "
-                    "Nothing was cached; try again."
-                )
-            if received > item.size or digest != item.sha256:
-                raise ZooError(
-                    f"{what} from {url}: sha256 mismatch (expected {item.sha256[:16]}..., got {digest[:16]}...); "
-                    "the file was discarded."
-                )
-            os.replace(temporary, path)
+                    received, digest = self._copy(stream, out, item, shown, what, watchdog)
+                if received < item.size:
+                    raise transfer.ended_early(what, shown, received, item.size)
+                if received > item.size or digest != item.sha256:
+                    raise ZooError(
+                        f"{what} from {shown}: sha256 mismatch (expected {item.sha256[:16]}..., got {digest[:16]}...); "
+                        "the file was discarded."
+                    )
+                out.flush()
+                if transfer.renames_while_open():  # under the lock, so no cleaner takes it for a stale one
+                    os.replace(temporary, path)
+            if not transfer.renames_while_open():
+                os.replace(temporary, path)
         except BaseException:
             remove_path(temporary)
             raise
+        finally:
+            watchdog.disarm()
 
-    def _copy(self, stream, out, item, url, what):
-        digest = hashlib.sha256()
-        received = 0
+    def _copy(self, stream, out, item, url, what, watchdog):
         bar = _progress_bar(item.size, f"{self.entry.name}/{item.path}") if self.progress else None
         try:
-            while received <= item.size:
-                try:
-                    chunk = stream.read(CHUNK_SIZE)
-                except Exception as error:  # IncompleteRead, ConnectionResetError, timeouts
-                    raise ZooError(
-                        f"Download of {what} from {url}: the transfer ended after {received} of {item.size} "
-                        f"bytes ({sources.describe_failure(error)}). Nothing was cached; try again."
-                    ) from None
-                if not chunk:
-                    break
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
+            return transfer.copy_body(stream, out, item.size, self.limits, watchdog, what, url, bar)
         finally:
             if bar is not None:
                 bar.close()
-        return received, digest.hexdigest()
+
+
+def _manifest_problem(path, entry):
+    """Why the cached manifest at `path` disagrees with `entry` or has an unsafe layout, or `None`."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            manifest = json.load(file)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        return f"it is not readable JSON ({clip(str(error))})."
+    if not isinstance(manifest, dict):
+        return "it is not a JSON object."
+    failures = layout.layout_failures(manifest)
+    if failures:
+        return failures[0]
+    listed = {relative: (item["sha256"], item["size"]) for relative, item in manifest["files"].items()}
+    published = {item.path: (item.sha256, item.size) for item in entry.all_files() if item.path != layout.MANIFEST}
+    for relative in sorted(set(listed) | set(published)):
+        if relative not in published:
+            return f"{layout.show(relative)}: listed in manifest.json but not in the catalogue entry."
+        if relative not in listed:
+            return f"{relative}: in the catalogue entry but not listed in manifest.json."
+        if listed[relative] != published[relative]:
+            return f"{relative}: manifest.json and the catalogue give it different sha256/size."
+    formats = layout.format_paths(manifest)
+    for key, item in entry.files.items():
+        if key != "manifest" and formats.get(key) != item.path:
+            return f"{item.path}: the catalogue's {key} file is not formats.{key} of manifest.json."
+    return None
 
 
 def _matches(path, item):
@@ -263,8 +327,8 @@ def _unzipped_saved_model(zip_path, folder):
     target = os.path.join(folder, SAVED_MODEL_FOLDER)
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            members = _saved_model_members(archive, zip_path)
-            if os.path.isdir(target) and _tree_matches(target, members):
+            members = layout.saved_model_members(archive, zip_path)
+            if os.path.isdir(target) and layout.tree_matches(target, members):
                 return target
             with atomic_path(target, directory=True) as temporary:
                 for info, relative in members:
@@ -320,43 +384,3 @@ def _rebuilt_saved_model(fetcher, entry, tolerance=1e-4):
             )
     write_bytes_atomically(stamp, source_hash.encode())
     return target
-
-
-def _saved_model_members(archive, zip_path):
-    """`[(ZipInfo, path inside saved_model/)]`, refusing names that leave the folder."""
-    members = []
-    prefix = SAVED_MODEL_FOLDER + "/"
-    for info in archive.infolist():
-        name = info.filename
-        relative = name[len(prefix):] if name.startswith(prefix) else None
-        if relative == "":
-            continue
-        stripped = relative.rstrip("/") if relative is not None else None
-        if not stripped or not catalogue_module.FILE_PATTERN.match(stripped):
-            raise ZooError(f"{zip_path}: unexpected member {name!r}; a saved_model.zip holds saved_model/... only.")
-        members.append((info, stripped))
-    return members
-
-
-def _tree_matches(folder, members):
-    """Whether `folder` holds exactly the zip's files, with the same sizes and CRC-32s."""
-    expected = {relative: info for info, relative in members if not info.is_dir()}
-    found = set()
-    for root, _, files in os.walk(folder):
-        for name in files:
-            found.add(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
-    if found != set(expected):
-        return False
-    for relative, info in expected.items():
-        path = os.path.join(folder, *relative.split("/"))
-        if os.path.getsize(path) != info.file_size or _crc32(path) != info.CRC:
-            return False
-    return True
-
-
-def _crc32(path):
-    value = 0
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            value = zlib.crc32(chunk, value)
-    return value & 0xFFFFFFFF

@@ -18,6 +18,7 @@ checkout's own `export/` (found beside the package through
 """
 
 import dataclasses
+import functools
 import http.client
 import os
 import pathlib
@@ -27,8 +28,11 @@ import urllib.parse
 import urllib.request
 
 from zoo.errors import ZooError
+from zoo.hub import transfer
+from zoo.hub.layout import clip, clip_repr
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = transfer.DEFAULT_TIMEOUT
+URL_LIMIT = 160
 SCHEMES = ("http://", "https://", "file://", "hf://")
 # <repo>/zoo/hub/sources.py -> <repo>/export
 CHECKOUT_EXPORT = pathlib.Path(__file__).resolve().parents[2] / "export"
@@ -121,17 +125,21 @@ def resolve_source(source=None):
     if lowered.startswith(("http://", "https://", "file://")):
         parsed = urllib.parse.urlsplit(text)
         if parsed.scheme != "file" and not parsed.netloc:
-            raise ZooError(f"Hub source has no host. Received: {origin}={text!r}. Example: https://example.org/zoo/export.")
+            raise ZooError(f"Hub source has no host. Received: {origin}={clip_repr(text)}. Example: https://example.org/zoo/export.")
         return Source("url", text, origin)
     if "://" in text:
         raise ZooError(
-            f"Unsupported hub source. Received: {origin}={text!r}. "
+            f"Unsupported hub source. Received: {origin}={clip_repr(text)}. "
             f"Allowed: {', '.join(SCHEMES)} URLs or a local folder."
         )
     folder = pathlib.Path(text).expanduser()
-    if not folder.is_dir():
+    try:
+        is_folder = folder.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL
+        is_folder = False
+    if not is_folder:
         raise ZooError(
-            f"Hub source folder does not exist. Received: {origin}={text!r}. "
+            f"Hub source folder does not exist. Received: {origin}={clip_repr(text)}. "
             "Pass a folder laid out like export/ or a URL (https://, file://, hf://)."
         )
     return Source("url", folder.resolve().as_uri(), origin)
@@ -141,15 +149,24 @@ def _hf_source(text, origin):
     rest = text[len("hf://"):].strip("/")
     parts = rest.split("/")
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise ZooError(f"A hf:// source needs OWNER/REPO. Received: {origin}={text!r}. Example: hf://OWNER/REPO.")
+        raise ZooError(f"A hf:// source needs OWNER/REPO. Received: {origin}={clip_repr(text)}. Example: hf://OWNER/REPO.")
     repo, revision = parts[1], None
     if "@" in repo:
         repo, revision = repo.split("@", 1)
     return Source("hf", f"{parts[0]}/{repo}", origin, revision=revision or None, subfolder="/".join(parts[2:]))
 
 
-def open_stream(source, name, relative, timeout=DEFAULT_TIMEOUT):
+def open_stream(source, name, relative, limits=None, watchdog=None):
     """Opens `<name>/<relative>` of `source` for reading.
+
+    Args:
+        source: a `Source`.
+        name: the pretrained name.
+        relative: the file's path inside the publication.
+        limits: `zoo.hub.transfer.Limits` (or a number: the `timeout`).
+            Defaults to the default limits.
+        watchdog: the `zoo.hub.transfer.Watchdog` that cuts the connection
+            when a limit passes; it stays armed with the deadline for the body.
 
     Returns:
         `(stream, length, url)`: a binary file-like object to read and close,
@@ -157,26 +174,31 @@ def open_stream(source, name, relative, timeout=DEFAULT_TIMEOUT):
         messages.
 
     Raises:
-        ZooError: one line for not found, refused connections, timeouts and
-            HTTP errors.
+        ZooError: one line for not found, refused connections, a server that
+            connects but does not answer, the deadline and HTTP errors.
     """
+    if not isinstance(limits, transfer.Limits):
+        limits = transfer.check_limits() if limits is None else transfer.check_limits(timeout=limits)
     url = source.url(name, relative)
     what = f"{relative} of '{name}'"
+    shown = clip(url, URL_LIMIT)
     if source.kind == "hf":
-        path = _hf_download(source, name, relative, url, what)
+        path = _hf_download(source, name, relative, shown, what)
         return open(path, "rb"), os.path.getsize(path), url
-    request = urllib.request.Request(url, headers={"User-Agent": _user_agent()})
+    watchdog = watchdog if watchdog is not None else transfer.Watchdog()
+    remaining = limits.remaining()
+    if remaining is not None and remaining <= 0:
+        raise _deadline_error(limits, what, shown)
+    if remaining is not None and remaining < limits.timeout:
+        watchdog.arm(remaining, "deadline")
+    else:
+        watchdog.arm(limits.timeout, "head")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        error.close()
-        if error.code in (404, 410):
-            raise ZooError(f"{what} was not found at {url} (HTTP {error.code}); the source does not hold it.") from None
-        raise ZooError(f"Could not download {what}: {url} answered HTTP {error.code} {error.reason}.") from None
-    except urllib.error.URLError as error:
-        raise _connection_error(what, url, error.reason) from None
-    except (OSError, http.client.HTTPException) as error:  # timeouts, resets before the headers
-        raise _connection_error(what, url, error) from None
+        response = _open_watched(url, what, shown, limits, watchdog)
+    except BaseException:
+        watchdog.disarm()
+        raise
+    watchdog.arm(limits.remaining(), "deadline")  # the body runs under the deadline only
     length = response.headers.get("Content-Length")
     try:
         length = int(length) if length is not None else None
@@ -185,33 +207,129 @@ def open_stream(source, name, relative, timeout=DEFAULT_TIMEOUT):
     return response, length, url
 
 
+def _open_watched(url, what, shown, limits, watchdog):
+    """Sends the request; returns the response once its head is in, or raises a one-line `ZooError`."""
+    request = urllib.request.Request(url, headers={"User-Agent": _user_agent()})
+    opener = urllib.request.build_opener(_WatchedHTTPHandler(watchdog), _WatchedHTTPSHandler(watchdog))
+    try:
+        response = opener.open(request, timeout=limits.timeout)
+    except urllib.error.HTTPError as error:
+        error.close()
+        if error.code in (404, 410):
+            raise ZooError(f"{what} was not found at {shown} (HTTP {error.code}); the source does not hold it.") from None
+        raise ZooError(f"Could not download {what}: {shown} answered HTTP {error.code} {clip(str(error.reason))}.") from None
+    except urllib.error.URLError as error:
+        raise _connection_error(what, url, error.reason, watchdog, limits) from None
+    except (OSError, http.client.HTTPException) as error:  # timeouts, resets before the headers
+        raise _connection_error(what, url, error, watchdog, limits) from None
+    if watchdog.fired is not None:  # cut in the middle of the head, which then looked complete
+        response.close()
+        raise _connection_error(what, url, TimeoutError(), watchdog, limits)
+    return response
+
+
 def describe_failure(error):
     """A short reason for an exception raised while reading a transfer."""
-    if isinstance(error, (socket.timeout, TimeoutError)):
-        return "timed out"
-    if isinstance(error, http.client.IncompleteRead):
-        return "connection closed early"
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {text}"[:160] if text else type(error).__name__
+    return transfer.describe_failure(error)
 
 
-def _connection_error(what, url, reason):
+def _connection_error(what, url, reason, watchdog=None, limits=None):
     parsed = urllib.parse.urlsplit(url)
+    shown = clip(url, URL_LIMIT)
     if parsed.scheme == "file" or isinstance(reason, FileNotFoundError):
-        return ZooError(f"{what} was not found at {url}; the source does not hold it.")
-    host = parsed.netloc or url
+        return ZooError(f"{what} was not found at {shown}; the source does not hold it.")
+    host = clip(parsed.netloc or url, URL_LIMIT)
+    fired = watchdog.fired if watchdog is not None else None
+    if fired == "deadline":
+        return _deadline_error(limits, what, shown)
+    timed_out = isinstance(reason, (socket.timeout, TimeoutError))
+    if watchdog is not None and watchdog.connected and (fired == "head" or timed_out):
+        return ZooError(
+            f"{host} accepted the connection but sent no complete response within {limits.timeout:g} s to the "
+            f"request for {what} ({shown}); the server is stalled or overloaded. Try again later, raise --timeout "
+            "(timeout=), or set ZOO_HUB_URL to another source."
+        )
+    if watchdog is not None and watchdog.connected and isinstance(
+        reason, (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError)
+    ):
+        return ZooError(
+            f"{host} accepted the connection but closed it without answering the request for {what} ({shown}); "
+            "try again later or set ZOO_HUB_URL to another source."
+        )
     if isinstance(reason, ConnectionRefusedError):
         detail = "connection refused"
-    elif isinstance(reason, (socket.timeout, TimeoutError)):
-        detail = "timed out"
+    elif timed_out:
+        detail = f"timed out after {limits.timeout:g} s" if limits is not None else "timed out"
     elif isinstance(reason, socket.gaierror):
         detail = "unknown host"
     else:
-        detail = describe_failure(reason) if isinstance(reason, BaseException) else str(reason)
+        detail = describe_failure(reason) if isinstance(reason, BaseException) else clip(str(reason))
     return ZooError(
         f"Could not connect to {host} ({detail}) to download {what}; "
         "set ZOO_HUB_URL to a reachable source or ZOO_OFFLINE=1 to use the cache only."
     )
+
+
+def _deadline_error(limits, what, shown):
+    return ZooError(
+        f"Download of {what} from {shown} did not finish within the deadline of {limits.deadline:g} s "
+        "(no response yet). Nothing was cached; raise --deadline (deadline=) or use a faster source."
+    )
+
+
+def _watched_connection(base):
+    """A subclass of the `http.client` connection `base` that hands its sockets to a `Watchdog`."""
+
+    class WatchedConnection(base):
+        def __init__(self, *args, watchdog, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._zoo_watchdog = watchdog
+            create = self._create_connection
+
+            def create_and_register(*create_args, **create_kwargs):
+                sock = create(*create_args, **create_kwargs)
+                watchdog.register(sock)  # the plain socket: covers a TLS handshake that hangs
+                return sock
+
+            self._create_connection = create_and_register
+
+        def connect(self):
+            super().connect()
+            self._zoo_watchdog.register(self.sock)
+
+    WatchedConnection.__name__ = f"Watched{base.__name__}"
+    return WatchedConnection
+
+
+_WATCHED = {}
+
+
+def _watched_class(base):
+    if base not in _WATCHED:
+        _WATCHED[base] = _watched_connection(base)
+    return _WATCHED[base]
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog):
+        super().__init__()
+        self._zoo_watchdog = watchdog
+
+    def do_open(self, http_class, request, **kwargs):
+        return super().do_open(
+            functools.partial(_watched_class(http_class), watchdog=self._zoo_watchdog), request, **kwargs
+        )
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog):
+        super().__init__()
+        self._zoo_watchdog = watchdog
+
+    def do_open(self, http_class, request, **kwargs):
+        return super().do_open(
+            functools.partial(_watched_class(http_class), watchdog=self._zoo_watchdog), request, **kwargs
+        )
 
 
 def _hf_download(source, name, relative, url, what):
@@ -219,7 +337,7 @@ def _hf_download(source, name, relative, url, what):
         import huggingface_hub
     except ImportError:
         raise ZooError(
-            f"hf:// sources need the huggingface_hub package. Received: {source.origin}={source.describe()!r}. "
+            f"hf:// sources need the huggingface_hub package. Received: {source.origin}={clip_repr(source.describe())}. "
             "Install it with `pip install huggingface_hub` (or `pip install 'keras-gan-zoo[hub]'`)."
         ) from None
     filename = "/".join(part for part in (source.subfolder, name, relative) if part)
@@ -230,7 +348,7 @@ def _hf_download(source, name, relative, url, what):
         if "EntryNotFound" in kind or "RevisionNotFound" in kind:
             raise ZooError(f"{what} was not found at {url} ({kind}); the source does not hold it.") from None
         if "RepositoryNotFound" in kind:
-            raise ZooError(f"Hugging Face repository {source.location} was not found (or is private). Received: {url}.") from None
+            raise ZooError(f"Hugging Face repository {clip(source.location)} was not found (or is private). Received: {url}.") from None
         raise ZooError(
             f"Could not download {what} from {url} ({describe_failure(error)}); "
             "set ZOO_HUB_URL to a reachable source or ZOO_OFFLINE=1 to use the cache only."

@@ -28,7 +28,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.files import sha256_file
-from zoo.latent import check_count, sample_latent
+from zoo.latent import LATENT_ALGORITHM, check_count, sample_latent
 
 _NONE_STRINGS = frozenset({"", "none", "null"})
 
@@ -87,7 +87,7 @@ class GeneratorSource(Source):
 
     def protocol(self):
         return {
-            "draw": "zoo.latent.sample_latent(n, latent_dim, seed): standard normal from numpy default_rng(seed)",
+            "draw": f"zoo.latent.sample_latent(n, latent_dim, seed): standard normal, {LATENT_ALGORITHM}",
             "labels": "i % num_classes (balanced)" if self.conditional else None,
         }
 

@@ -31,7 +31,15 @@ import zipfile
 from zoo.errors import ZooError
 from zoo.files import remove_path, write_bytes_atomically
 from zoo.hub.catalogue import check_name
-from zoo.publish.card import DATASETS, build_card, metrics_summary, render_readme, render_samples, run_result
+from zoo.publish.card import (
+    DATASETS,
+    build_card,
+    card_export_facts,
+    metrics_summary,
+    render_readme,
+    render_samples,
+    run_result,
+)
 from zoo.publish.catalogue import (
     CARD_FILE,
     MODEL_FORMATS,
@@ -43,8 +51,8 @@ from zoo.publish.catalogue import (
     repository_root,
 )
 
-MAX_FILE_BYTES = 8_000_000
-MAX_TOTAL_BYTES = 40_000_000
+MAX_FILE_BYTES = 16_000_000
+MAX_TOTAL_BYTES = 80_000_000
 DEFAULT_N_EVAL = 10_000
 SAVED_MODEL_ZIP = "saved_model.zip"
 # A larger SavedModel is not shipped (it would repeat the .keras weights a third
@@ -55,10 +63,17 @@ __all__ = [
     "PublishReport",
     "build_catalogue",
     "build_index",
+    "card_export_facts",
     "check_sizes",
+    "evaluate_folder",
+    "export_folder",
+    "portable_evaluation",
     "publish_run",
+    "reexport_published",
     "rebuild_catalogue",
     "release_assets",
+    "replace_folder",
+    "zip_and_verify",
     "zip_folder",
 ]
 
@@ -100,6 +115,13 @@ class PublishReport:
         ])
 
 
+def reexport_published(name, *, repo_root=None, remeasure=False):
+    """Rebuilds a publication from its own `generator.keras` (see `zoo.publish.reexport`)."""
+    from zoo.publish.reexport import reexport_published as reexport
+
+    return reexport(name, repo_root=repo_root, remeasure=remeasure)
+
+
 def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, n_eval=DEFAULT_N_EVAL,
                 eval_seed=0, description=None, data_licence=None, limits=None, force=False,
                 max_file_bytes=MAX_FILE_BYTES, max_total_bytes=MAX_TOTAL_BYTES,
@@ -123,8 +145,8 @@ def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, 
             licence of the data set (Fashion-MNIST: MIT, © Zalando SE).
         limits: the card's "Limits" text. Defaults to a text built from the facts.
         force: replace an existing publication of `name`. Defaults to `False`.
-        max_file_bytes: limit of each model file. Defaults to 8 MB.
-        max_total_bytes: limit of the whole `export/` folder. Defaults to 40 MB.
+        max_file_bytes: limit of each model file. Defaults to 16 MB.
+        max_total_bytes: limit of the whole `export/` folder. Defaults to 80 MB.
         max_saved_model_zip_bytes: a zipped SavedModel above this size is not
             shipped; `zoo.hub.download(name, format="savedmodel")` rebuilds it
             from the `.keras` file and checks it. Defaults to 2.5 MB.
@@ -147,6 +169,10 @@ def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, 
     export_root = os.path.join(root, "export")
     model_dir = os.path.join(root, "models", name)
     target = os.path.join(export_root, name)
+    if os.path.isdir(export_root):  # a killed publication's parked folder goes back before --force is judged
+        from zoo.files import remove_dead_temporaries
+
+        remove_dead_temporaries(export_root, name)
     settings = read_run(run_dir)
     recipe_path, recipe_data = read_recipe(recipe, model_dir, name, settings)
     dataset = settings["dataset"]
@@ -166,21 +192,20 @@ def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, 
     from zoo.loading import load_gan
 
     gan = load_gan(os.path.join(os.fspath(run_dir), "model.keras"))
-    os.makedirs(export_root, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=export_root, prefix=f".{name}.publish-")
+    staging = staging_folder(export_root, name, "publish")
     try:
         folder = os.path.join(staging, name)
-        export_report = _export(gan, folder, settings)
-        verification = _zip_and_verify(folder, name, max_saved_model_zip_bytes)
+        export_report = export_folder(
+            gan, folder, dataset=settings["dataset"],
+            training_steps=run_result(settings, "generator_steps", "steps"),
+            class_names=settings.get("class_names") if gan.num_classes is not None else None,
+        )
+        verification = zip_and_verify(folder, name, max_saved_model_zip_bytes)
         sizes, export_bytes = check_sizes(folder, export_root, name, max_file_bytes, max_total_bytes)
         if evaluation_data is None and n_eval:
             evaluation_data = evaluate_folder(folder, dataset, n_eval, eval_seed)
         if evaluation_data is not None:
-            checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            evaluation_data = _replace_strings(  # no temporary or machine-specific paths in the card
-                evaluation_data,
-                {folder: f"export/{name}", root.rstrip(os.sep) + os.sep: "", checkout + os.sep: ""},
-            )
+            evaluation_data = portable_evaluation(evaluation_data, folder, name, root)
         with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as file:
             manifest = json.load(file)
         samples_png, samples = render_samples(os.path.join(folder, "generator.keras"), manifest["model"], name)
@@ -190,7 +215,7 @@ def publish_run(run_dir, name, recipe=None, evaluation=None, *, repo_root=None, 
         )
         card = json.loads(json_bytes(card))  # the README is rendered from card.json exactly as stored
         readme = render_readme(card, sizes)
-        _replace_folder(folder, target, staging)
+        replace_folder(folder, target, staging)
     finally:
         remove_path(staging)
     os.makedirs(model_dir, exist_ok=True)
@@ -281,26 +306,39 @@ def read_evaluation(path, dataset):
 # ----------------------------------------------------------------- artifact
 
 
-def _export(gan, folder, settings):
+def export_folder(gan_or_generator, folder, *, dataset, training_steps, class_names):
+    """Exports the generator to be published into `folder`: always the portable ONNX target."""
     from zoo.export.exporter import export_generator
+    from zoo.export.targets import DEFAULT_TARGET
 
-    return export_generator(
-        gan,
+    report = export_generator(
+        gan_or_generator,
         folder,
-        dataset=settings["dataset"],
-        training_steps=run_result(settings, "generator_steps", "steps"),
-        class_names=settings.get("class_names") if gan.num_classes is not None else None,
+        dataset=dataset,
+        training_steps=training_steps,
+        class_names=class_names,
+        target=DEFAULT_TARGET,
     )
+    if report.target != DEFAULT_TARGET:  # a runtime-tuned graph is never published
+        raise ZooError(f"Only the {DEFAULT_TARGET} ONNX target is published. Received: target={report.target!r}.")
+    return report
 
 
-def _zip_and_verify(folder, name, max_saved_model_zip_bytes=None):
-    """Replaces `saved_model/` by `saved_model.zip` (or drops it when large), rewrites the manifest, verifies."""
+def zip_and_verify(folder, name, max_saved_model_zip_bytes=None, rehash_only=False):
+    """Replaces `saved_model/` by `saved_model.zip` (or drops it when large), rewrites the manifest, verifies.
+
+    With `rehash_only=True` the folder is already in its published layout: only
+    the manifest's file table is rewritten before verifying.
+    """
     if max_saved_model_zip_bytes is None:
         max_saved_model_zip_bytes = MAX_SAVED_MODEL_ZIP_BYTES
     from zoo.export import manifest as manifest_module
-    from zoo.export.verify import verify_artifact
 
     manifest = manifest_module.read_manifest(folder)
+    if rehash_only:
+        manifest["files"] = manifest_module.file_entries(folder)
+        manifest_module.write_manifest(folder, manifest)
+        return _verified(folder, name)
     saved_model = os.path.join(folder, manifest["formats"].get("savedmodel", "saved_model"))
     zip_path = os.path.join(folder, SAVED_MODEL_ZIP)
     zip_folder(saved_model, zip_path, "saved_model")
@@ -324,6 +362,12 @@ def _zip_and_verify(folder, name, max_saved_model_zip_bytes=None):
         "verified": "export parity gate before zipping; `zoo verify` (hashes + test vectors) after",
     }
     manifest_module.write_manifest(folder, manifest)
+    return _verified(folder, name)
+
+
+def _verified(folder, name):
+    from zoo.export.verify import verify_artifact
+
     report = verify_artifact(folder)
     if not report.passed:
         raise ZooError(f"The published layout of '{name}' fails verification: {report.failures[0]} Nothing was published.")
@@ -383,16 +427,41 @@ def _tree_bytes(path):
     return sum(os.path.getsize(os.path.join(root, file)) for root, _, files in os.walk(path) for file in files)
 
 
-def _replace_folder(folder, target, staging):
-    previous = os.path.join(staging, "previous")
+def staging_folder(export_root, name, job):
+    """A new hidden folder beside `export/<name>` for `job` ("publish", "reexport").
+
+    Its name (`.NAME.tmp-PID-JOB-XXXX`) carries this process's id, so that the
+    next publication of `name` removes what a killed one left
+    (`zoo.files.remove_dead_temporaries`) and leaves a live one's alone.
+    """
+    from zoo.files import remove_dead_temporaries
+
+    os.makedirs(export_root, exist_ok=True)
+    remove_dead_temporaries(export_root, name)
+    return tempfile.mkdtemp(dir=export_root, prefix=f".{name}.tmp-{os.getpid()}-{job}-")
+
+
+def replace_folder(folder, target, staging):
+    """Moves `folder` to `target`; the previous `target` steps aside first and is removed after.
+
+    A kill between the two renames leaves the previous folder parked as
+    `.NAME.old-PID-XXXX/NAME`, which the next publication of the name puts back
+    (`zoo.files.remove_dead_temporaries`) before it starts.
+    """
+    parent, base = os.path.split(target)
+    previous = None
     if os.path.lexists(target):
-        os.replace(target, previous)
+        previous = tempfile.mkdtemp(dir=parent, prefix=f".{base}.old-{os.getpid()}-")
+        os.replace(target, os.path.join(previous, base))
     try:
         os.replace(folder, target)
     except OSError:
-        if os.path.lexists(previous):
-            os.replace(previous, target)
+        if previous is not None:
+            os.replace(os.path.join(previous, base), target)
+            remove_path(previous)
         raise
+    if previous is not None:
+        remove_path(previous)
 
 
 def evaluate_folder(folder, dataset, n, seed):
@@ -402,6 +471,14 @@ def evaluate_folder(folder, dataset, n, seed):
     except ImportError:
         return None
     return evaluate(folder, dataset, n=n, seed=seed).to_dict()
+
+
+def portable_evaluation(evaluation, folder, name, root):
+    """`evaluation` with no temporary or machine-specific paths, as the card stores it."""
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return _replace_strings(
+        evaluation, {folder: f"export/{name}", root.rstrip(os.sep) + os.sep: "", checkout + os.sep: ""}
+    )
 
 
 def _replace_strings(value, replacements):

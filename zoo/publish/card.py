@@ -75,13 +75,7 @@ def build_card(name, description, settings, manifest, export_report, evaluation,
             "variant_config": variant_config,
         },
         "io": manifest["io"],
-        "export": {
-            "formats": manifest["formats"],
-            "opset": manifest.get("opset"),
-            "tolerance": export_report.tolerance,
-            "max_abs_error": {row.format: row.max_abs for row in export_report.rows if row.gated},
-            "versions": manifest.get("versions", {}),
-        },
+        "export": card_export_facts(manifest, export_report),
         "training": {
             "steps": steps,
             "images_seen": result.get("images_seen") or (steps or 0) * settings.get("batch_size", 0),
@@ -100,19 +94,62 @@ def build_card(name, description, settings, manifest, export_report, evaluation,
         "limits": limits or default_limits(settings, model),
     }
     if evaluation is not None:
-        protocol = evaluation["protocol"]
-        card["metrics"] = {
-            "values": evaluation["metrics"],
-            "protocol": protocol,
-            "class_histogram": evaluation.get("class_histogram"),
-            "source": evaluation.get("source"),
-            "notes": evaluation.get("notes", []),
-            "command": (
-                f"zoo evaluate export/{name} --dataset {protocol.get('dataset', dataset)} "
-                f"--n {protocol.get('n')} --seed {protocol.get('seed')} --json"
-            ),
-        }
+        card["metrics"] = card_metrics(evaluation, name, dataset)
     return card
+
+
+def card_metrics(evaluation, name, dataset):
+    """The card's `metrics` section from a `zoo evaluate --json` result."""
+    protocol = evaluation["protocol"]
+    return {
+        "values": evaluation["metrics"],
+        "protocol": protocol,
+        "class_histogram": evaluation.get("class_histogram"),
+        "source": evaluation.get("source"),
+        "notes": evaluation.get("notes", []),
+        "command": (
+            f"zoo evaluate export/{name} --dataset {protocol.get('dataset', dataset)} "
+            f"--n {protocol.get('n')} --seed {protocol.get('seed')} --json"
+        ),
+    }
+
+
+def runtime_notes(card):
+    """The card's "Runtimes" lines: where `generator.onnx` (and `generator.tflite`) run."""
+    from zoo.export.targets import RUNTIMES
+
+    lines = []
+    if card["export"].get("onnx_target", "portable") == "portable":
+        lines.append(
+            "`generator.onnx` is a portable graph: opset 17 and only the operators of `zoo.export.targets`, which "
+            f"{', '.join(RUNTIMES.values())} all run. The zoo's test suite runs it on `test_data_set_0/` within "
+            "1e-4 in onnxruntime, the ONNX reference evaluator, OpenVINO, OpenCV DNN, tract and onnxruntime-web "
+            "(wasm, and WebGPU where headless Chromium offers an adapter), and in PyTorch through onnx2torch "
+            "before publishing; TensorRT is checked against its ONNX parser's operator list only. Latencies: "
+            "`BENCHMARKS.md`, section Portability."
+        )
+    lines.append(
+        "OpenVINO infers in bfloat16 by default on CPUs with AVX512-BF16 (errors near 3e-2): pass "
+        '`{"INFERENCE_PRECISION_HINT": "f32"}` to `compile_model` for float32 results.'
+    )
+    if "litert" in card["export"]["formats"]:
+        lines.append(
+            f"`{card['export']['formats']['litert']}` (LiteRT, builtin operators only) is checked with "
+            "`ai-edge-litert`'s interpreter; resize its inputs to the batch you run (`resize_tensor_input`)."
+        )
+    return [line for text in lines for line in (text, "")][:-1]
+
+
+def card_export_facts(manifest, export_report):
+    """The card's `export` section: formats, ONNX opset and target, parity figures, tool versions."""
+    return {
+        "formats": manifest["formats"],
+        "opset": manifest.get("opset"),
+        "onnx_target": manifest.get("onnx_target", "portable"),
+        "tolerance": export_report.tolerance,
+        "max_abs_error": {row.format: row.max_abs for row in export_report.rows if row.gated},
+        "versions": manifest.get("versions", {}),
+    }
 
 
 def default_limits(settings, model):
@@ -216,7 +253,8 @@ def render_readme(card, sizes):
         f"| output | {height}x{width}x{channels} ({model.get('image_layout', 'NHWC')}) in "
         f"[{model['value_range'][0]:g}, {model['value_range'][1]:g}] |",
         "| files | " + ", ".join(f"`{file}` ({size / 1e6:.2f} MB)" for file, size in sizes.items()) + " |",
-        f"| ONNX opset | {card['export'].get('opset')} |",
+        f"| ONNX graph | opset {card['export'].get('opset')}, {card['export'].get('onnx_target', 'portable')} "
+        "target (see Runtimes) |",
         "| parity vs Keras (max abs) | "
         + ", ".join(f"{fmt} {error:.1e}" for fmt, error in card["export"]["max_abs_error"].items()) + " |",
         "",
@@ -241,6 +279,10 @@ def render_readme(card, sizes):
         f"z = zoo.latent.sample_latent({count}, {model['latent_dim']}, seed=0)",
         f'images = session.run(["image"], {feeds})[0]',
         "```",
+        "",
+        "### Runtimes",
+        "",
+        *runtime_notes(card),
         "",
         "## Dataset",
         "",

@@ -17,7 +17,7 @@ from zoo.publish.card import machine_summary, metrics_summary
 
 CARD_FILE = "card.json"
 INDEX_FILE = "manifest.json"
-MODEL_FORMATS = ("keras", "onnx", "savedmodel")
+MODEL_FORMATS = ("keras", "onnx", "savedmodel", "litert")
 
 
 def repository_root(repo_root=None):
@@ -68,6 +68,7 @@ def build_index(repo_root):
             "model": manifest["model"],
             "io": manifest["io"],
             "opset": manifest.get("opset"),
+            "onnx_target": manifest.get("onnx_target", "portable"),
         }
     return index
 
