@@ -23,6 +23,7 @@ import pytest
 
 from cli_helpers import one_line_error
 from zoo.training import train
+from model_helpers import EpochRecorder, Kill  # noqa: E402
 
 EPOCHS = 4
 STEPS = 2
@@ -32,27 +33,6 @@ COMMAND = [
     "--seed", "0", "--verbose", "0",
 ]
 SHORT = dict(epochs=EPOCHS, steps_per_epoch=STEPS, batch_size=32, take=256, seed=0, verbose=0)
-
-
-class Kill(keras.callbacks.Callback):
-    """Stands for a kill between epochs: raises when epoch `at` (0-based) begins."""
-
-    def __init__(self, at):
-        super().__init__()
-        self.at = at
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.at:
-            raise KeyboardInterrupt("killed")
-
-
-class EpochRecorder(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append(epoch)
 
 
 def zoo_train(out, preexec_fn=None, timeout=600):

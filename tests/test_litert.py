@@ -26,6 +26,7 @@ from zoo.export import export_generator, litert, onnx_export, runtime, tracing, 
 from zoo.export.parity import make_feeds  # noqa: E402
 from zoo.export.signature import resolve_generator  # noqa: E402
 from zoo.files import sha256_file  # noqa: E402
+from model_helpers import perturb_batchnorm  # noqa: E402
 
 LATENT_DIM = 16
 CASES = {
@@ -39,16 +40,7 @@ CASES = {
 def build(variant, options, seed=0):
     keras.utils.set_random_seed(seed)
     gan = zoo.create(variant, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, seed=seed, **options)
-    rng = np.random.default_rng(seed + 1)
-    for layer in gan.generator.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, variance = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape).astype("float32"),
-                rng.normal(0.0, 0.2, beta.shape).astype("float32"),
-                rng.normal(0.0, 0.2, mean.shape).astype("float32"),
-                rng.uniform(0.5, 2.0, variance.shape).astype("float32"),
-            ])
+    perturb_batchnorm(gan.generator, seed + 1)
     return gan
 
 

@@ -34,6 +34,7 @@ from zoo.export import engines  # noqa: E402
 from zoo.export.test_vectors import load_test_vectors  # noqa: E402
 
 import browser_runtime  # noqa: E402
+from model_helpers import perturb_batchnorm  # noqa: E402
 
 TOLERANCE = 1e-4
 LATENT_DIM = 16
@@ -64,20 +65,6 @@ RUNTIMES = [
     "onnxruntime", "onnx-reference", "openvino", "opencv", "tract", *BROWSER_RUNTIMES,
     pytest.param("onnx2torch", marks=pytest.mark.slow),
 ]
-
-
-def perturb_batchnorm(model, seed=1):
-    """BatchNorm statistics away from identity, so that inference mode matters."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, variance = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape).astype("float32"),
-                rng.normal(0.0, 0.2, beta.shape).astype("float32"),
-                rng.normal(0.0, 0.2, mean.shape).astype("float32"),
-                rng.uniform(0.5, 2.0, variance.shape).astype("float32"),
-            ])
 
 
 @pytest.fixture(scope="module")

@@ -9,29 +9,9 @@ import pytest
 
 from zoo.errors import ZooError
 from zoo.training import train
+from model_helpers import EpochRecorder, Kill  # noqa: E402
 
 SHORT = dict(batch_size=32, steps_per_epoch=2, take=512, verbose=0, sample_count=4)
-
-
-class Kill(keras.callbacks.Callback):
-    """Simulates a crash: raises when epoch `at` (0-based) begins."""
-
-    def __init__(self, at):
-        super().__init__()
-        self.at = at
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.at:
-            raise KeyboardInterrupt("killed")
-
-
-class EpochRecorder(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append(epoch)
 
 
 def test_run_folder_has_model_samples_logs_and_settings(tmp_path):

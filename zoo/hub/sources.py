@@ -310,26 +310,25 @@ def _watched_class(base):
     return _WATCHED[base]
 
 
-class _WatchedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, watchdog):
-        super().__init__()
-        self._zoo_watchdog = watchdog
+def _watched_handler(base):
+    """`base` (urllib's HTTP or HTTPS handler) opening connections that `watchdog` can cut."""
 
-    def do_open(self, http_class, request, **kwargs):
-        return super().do_open(
-            functools.partial(_watched_class(http_class), watchdog=self._zoo_watchdog), request, **kwargs
-        )
+    class WatchedHandler(base):
+        def __init__(self, watchdog):
+            super().__init__()
+            self._zoo_watchdog = watchdog
+
+        def do_open(self, http_class, request, **kwargs):
+            return super().do_open(
+                functools.partial(_watched_class(http_class), watchdog=self._zoo_watchdog), request, **kwargs
+            )
+
+    WatchedHandler.__name__ = f"Watched{base.__name__}"
+    return WatchedHandler
 
 
-class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, watchdog):
-        super().__init__()
-        self._zoo_watchdog = watchdog
-
-    def do_open(self, http_class, request, **kwargs):
-        return super().do_open(
-            functools.partial(_watched_class(http_class), watchdog=self._zoo_watchdog), request, **kwargs
-        )
+_WatchedHTTPHandler = _watched_handler(urllib.request.HTTPHandler)
+_WatchedHTTPSHandler = _watched_handler(urllib.request.HTTPSHandler)
 
 
 def _hf_download(source, name, relative, url, what):
