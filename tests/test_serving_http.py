@@ -283,12 +283,48 @@ def test_bad_bodies_get_a_4xx_naming_the_body(server, data, content_type, status
     assert headers["content-type"] == "application/json"
 
 
+def test_a_60_kb_model_name_is_not_echoed_whole(server):
+    got, _, payload = server.post("/v1/generate", {"model": "x" * 60_000})
+    error = json.loads(payload)["error"]
+    assert got == 404 and error["field"] == "model" and len(payload) < 600 and "..." in error["message"]
+
+
 def test_unknown_routes_and_methods_answer_json(server):
     for method, path, status in (("GET", "/v2/nothing", 404), ("DELETE", "/health", 405),
                                  ("GET", "/v1/generate", 405), ("GET", "/v1/models/nope", 404)):
         got, headers, payload = server.request(method, path)
         assert got == status and headers["content-type"] == "application/json"
         assert json.loads(payload)["error"]["status"] == status
+
+
+def test_a_thousand_slow_clients_do_not_lock_others_out(server):
+    """The issue's case, with the default limits: 1,100 connections that sent their
+    headers and one body byte, more than the 1,024 held; others still get 200s."""
+    import resource
+    import socket
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 1400:
+        pytest.skip("this process may not open 1,100 sockets (ulimit -n)")
+    head = (b"POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{")
+    slow = []
+    try:
+        for _ in range(1100):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            sock.sendall(head)
+            slow.append(sock)
+        started = time.monotonic()
+        assert server.request("GET", "/health")[0] == 200
+        status, headers, _ = server.post("/v1/generate", {"model": "cgan", "n": 2, "seed": 0, "labels": 1})
+        assert status == 200 and headers["content-type"] == "image/png"
+        assert time.monotonic() - started < 2  # at once, not after the slow ones' 10 s deadline
+        # The oldest slow ones were closed to make room, with a JSON 408.
+        slow[0].settimeout(5)
+        answer = slow[0].recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in answer
+    finally:
+        for sock in slow:
+            sock.close()
 
 
 def test_concurrent_requests_give_the_same_images_as_sequential_ones(server):

@@ -2,11 +2,15 @@
 
 
 def register(subparsers):
+    from zoo.serving.limits import ServerLimits
+
+    defaults = ServerLimits()
     parser = subparsers.add_parser(
         "serve",
         help="serve exported generators over HTTP (onnxruntime, no TensorFlow)",
         description="Serves exported generators: a web page at /, the API at /v1/..., "
         "OpenAPI docs at /docs. Needs the `serve` extra (FastAPI, uvicorn).",
+        epilog="With the defaults: " + defaults.describe(),
     )
     parser.add_argument(
         "models", nargs="+", metavar="MODEL",
@@ -18,6 +22,28 @@ def register(subparsers):
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads per call (default: 1)")
     parser.add_argument("--no-batching", action="store_true", help="run every request on its own")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    limits = parser.add_argument_group("limits (slow or many clients)")
+    limits.add_argument(
+        "--header-timeout", type=float, default=defaults.header_timeout, metavar="S",
+        help="seconds for a request's headers to arrive after its first byte, else 408 (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--body-timeout", type=float, default=defaults.body_timeout, metavar="S",
+        help="seconds for a request's body to arrive after its headers, else 408 (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--keep-alive", type=float, default=defaults.keep_alive, metavar="S",
+        help="seconds an idle connection is kept open (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--max-connections", type=int, default=defaults.max_connections, metavar="N",
+        help="connections held at most; past that the longest-waiting one is closed, "
+        "and a 503 goes out only when all are busy (default: %(default)d)",
+    )
+    limits.add_argument(
+        "--max-body-bytes", type=int, default=defaults.max_body_bytes, metavar="N",
+        help="largest request body, else 413 (default: %(default)d)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -36,11 +62,19 @@ def run(args):
         raise ZooError(f"--port must be in 0..65535. Received: --port {args.port}.")
     if args.workers is not None and args.workers < 1:
         raise ZooError(f"--workers must be a positive integer. Received: --workers {args.workers}.")
+    from zoo.serving.limits import ServerLimits, check_limits
+
+    options = {name: getattr(args, name) for name in
+               ("header_timeout", "body_timeout", "keep_alive", "max_connections", "max_body_bytes")}
+    check_limits(options, spell=lambda name: "--" + name.replace("_", "-"), sep=" ")
+    limits = ServerLimits(**options)
     try:
+        import httptools  # noqa: F401  (the HTTP parser `zoo.serving.limits` builds on)
+
         from zoo.serving.app import serve
     except ImportError as error:
         raise ZooError(
-            f"`zoo serve` needs FastAPI and uvicorn ({error.name} is missing). "
+            f"`zoo serve` needs FastAPI, uvicorn and httptools ({error.name} is missing). "
             "Install them with `pip install keras-gan-zoo[serve]`."
         ) from None
     from zoo.serving import OnnxGenerator
@@ -51,6 +85,6 @@ def run(args):
         generators.append(OnnxGenerator(model, name=name, threads=args.threads))
     serve(
         generators, host=args.host, port=args.port, workers=args.workers,
-        batching=not args.no_batching, access_log=args.access_log,
+        batching=not args.no_batching, access_log=args.access_log, limits=limits,
     )
     return 0

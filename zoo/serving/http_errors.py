@@ -5,37 +5,51 @@
 
 `field` is the top-level body field at fault (`"body"` for the body as a whole,
 `null` for a wrong route or method); `loc` adds list indices (`["labels", 3]`).
-Statuses: 400 malformed JSON, 404 unknown model or route, 405 wrong method,
-413 body over the cap, 415 not JSON, 422 a bad field value, 500 never for user
-input.
+Statuses: 400 malformed JSON (or HTTP), 404 unknown model or route, 405 wrong
+method (with an `Allow` header), 408 a request that did not arrive in time, 413
+body over the cap, 415 not JSON, 422 a bad field value, 503 a full server, 500
+never for user input. Whatever the client sent is echoed cut to ~100 characters.
+The body is `schemas.ErrorResponse`, as the OpenAPI document says.
 """
 
+import asyncio
 import json
 
 from fastapi.responses import JSONResponse
 
+from zoo.serving.limits import BODY_TIMEOUT, MAX_BODY_BYTES
 from zoo.serving.schemas import ALLOWED, FIELDS
 
-MAX_BODY_BYTES = 64 * 1024
+ECHO_CHARS = 100
 
 
 class RequestError(Exception):
     """A bad request: answered as `{"error": {...}}` with `status`."""
 
-    def __init__(self, status, field, message, type="invalid"):
+    def __init__(self, status, field, message, type="invalid", loc=None):
         super().__init__(message)
-        self.status, self.field, self.message, self.type = status, field, message, type
+        self.status, self.field, self.message, self.type, self.loc = status, field, message, type, loc
 
 
-def error_response(status, field, message, type="invalid", loc=None):
+def error_response(status, field, message, type="invalid", loc=None, headers=None):
     loc = loc if loc is not None else ([] if field is None else [field])
     body = {"error": {"status": status, "field": field, "loc": loc, "type": type, "message": message}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def short(value):
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+def clip(text, limit=ECHO_CHARS):
+    """`text` cut to `limit` characters, with an ellipsis when cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short(value, limit=ECHO_CHARS):
+    """`value` as JSON (a number exactly as given, however big), cut to `limit` characters."""
+    try:
+        text = json.dumps(value, default=str)
+    except ValueError:  # an int past Python's 4300-digit str limit
+        text = f"<an integer of about {value.bit_length() * 0.30103:.0f} digits>"
+    return clip(text, limit)
 
 
 async def validation_error(request, exc):
@@ -53,6 +67,7 @@ async def validation_error(request, exc):
     path = [field] + [part for part in loc[1:] if isinstance(part, int)]
     if first.get("type") == "extra_forbidden":
         allowed = ", ".join(sorted(FIELDS.get(request.url.path, ())))
+        field = path[0] = clip(field)
         message = f"Unknown field '{field}'. Received: {field}={short(first.get('input'))}. Allowed fields: {allowed}."
     elif first.get("type") == "missing" and field != "body":
         message = f"Missing field '{field}'. Allowed: {ALLOWED.get(field, 'see /docs')}."
@@ -69,34 +84,85 @@ async def validation_error(request, exc):
 
 
 async def request_error(request, exc):
-    return error_response(exc.status, exc.field, exc.message, exc.type)
+    return error_response(exc.status, exc.field, exc.message, exc.type, exc.loc)
+
+
+def allowed_methods(request, exc):
+    """The methods of every route on the request's path (the `Allow` of a 405)."""
+    path = request.scope["path"]
+    methods = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    if not methods:  # e.g. StaticFiles, which names them itself
+        methods = {part.strip() for part in (exc.headers or {}).get("Allow", "").split(",") if part.strip()}
+    return ", ".join(sorted(methods))
+
+
+def _unparsable(cause):
+    """Why `json.loads` failed, other than a syntax error (FastAPI's generic 400)."""
+    if isinstance(cause, RecursionError):
+        return "it nests too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "it has an integer of more than 4300 digits"
+    if isinstance(cause, UnicodeDecodeError):
+        return "it is not UTF-8"
+    return f"{type(cause).__name__}" if cause is not None else "it cannot be parsed"
 
 
 async def http_error(request, exc):
-    messages = {404: f"No such endpoint. Received: {request.method} {request.url.path}. See /docs.",
-                405: f"Method not allowed. Received: {request.method} {request.url.path}. See /docs."}
-    message = messages.get(exc.status_code, str(exc.detail))
-    return error_response(exc.status_code, None, message, "http")
+    where = f"{request.method} {clip(request.url.path)}"
+    if exc.status_code == 405:
+        allow = allowed_methods(request, exc)
+        return error_response(
+            405, None, f"Method not allowed. Received: {where}. Allowed: {allow}.", "method_not_allowed",
+            headers={"Allow": allow},
+        )
+    if exc.status_code == 404:
+        return error_response(404, None, f"No such endpoint. Received: {where}. See /docs.", "not_found")
+    if exc.status_code == 400:  # FastAPI could not parse the body
+        return error_response(
+            400, "body", f"The body is not valid JSON: {_unparsable(exc.__cause__)}. Allowed: a JSON object.",
+            "json_invalid", [],
+        )
+    return error_response(exc.status_code, None, clip(str(exc.detail)), "http", headers=exc.headers)
 
 
 async def internal_error(request, exc):
     return error_response(500, None, f"Internal error ({type(exc).__name__}).", "internal")
 
 
-class BodyLimit:
-    """ASGI middleware: POST bodies must be JSON and at most `max_bytes` long (413)."""
+async def _receive_by(receive, deadline):
+    """`await receive()`, or `asyncio.TimeoutError` at the loop time `deadline`."""
+    if hasattr(asyncio, "timeout_at"):  # Python 3.11+: no extra task
+        async with asyncio.timeout_at(deadline):
+            return await receive()
+    return await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
 
-    def __init__(self, app, max_bytes=MAX_BODY_BYTES):
+
+class BodyLimit:
+    """ASGI middleware: POST bodies must be JSON (415), at most `max_bytes` long (413),
+    and complete within `timeout` seconds (408, then the connection is closed).
+
+    `paths`: the routes that take a body (others pass through, to their 404 or
+    405). Defaults to every path.
+    """
+
+    def __init__(self, app, max_bytes=MAX_BODY_BYTES, timeout=BODY_TIMEOUT, paths=None):
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.paths = None if paths is None else frozenset(paths)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if (scope["type"] != "http" or scope["method"] != "POST"
+                or (self.paths is not None and scope["path"] not in self.paths)):
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type != b"application/json":
-            received = content_type.decode("latin-1") or "none"
+            received = clip(content_type.decode("latin-1")) or "none"
             return await error_response(
                 415, "body", f"The body must be JSON. Received: Content-Type={received}. "
                 "Allowed: application/json.", "unsupported_media_type",
@@ -111,8 +177,16 @@ class BodyLimit:
         if declared > self.max_bytes:
             return await too_large(scope, receive, send)
         chunks, size = [], 0
+        deadline = asyncio.get_running_loop().time() + self.timeout
         while True:
-            message = await receive()
+            try:
+                message = await _receive_by(receive, deadline)
+            except asyncio.TimeoutError:
+                return await error_response(
+                    408, "body", f"The request body did not arrive within {self.timeout:g} s of its headers. "
+                    f"Received: {size} of {declared or 'unknown'} bytes.", "request_timeout",
+                    headers={"Connection": "close"},
+                )(scope, receive, send)
             if message["type"] == "http.disconnect":
                 return None
             chunk = message.get("body", b"")

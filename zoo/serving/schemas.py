@@ -69,3 +69,45 @@ FIELDS = {
     "/v1/generate": tuple(GenerateRequest.model_fields),
     "/v1/interpolate": tuple(InterpolateRequest.model_fields),
 }
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong with a request (`zoo.serving.http_errors`)."""
+
+    status: int = Field(..., description="The HTTP status, repeated.")
+    field: Optional[str] = Field(
+        ..., description="The top-level body field at fault; \"body\" for the body as a whole; "
+        "null when no field is (a wrong route or method, a slow or refused connection)."
+    )
+    loc: List[Union[str, int]] = Field(..., description="Path to the bad value, with list indices: [\"labels\", 3].")
+    type: str = Field(..., description="A stable error code, e.g. less_than_equal, unknown_model, request_timeout.")
+    message: str = Field(..., description="One line: what is wrong, what was received (cut to ~100 characters), "
+                         "what is allowed.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response: `{"error": {...}}`."""
+
+    error: ErrorDetail
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    404: "Unknown model.",
+    408: "The request did not arrive in time (header or body deadline, or the server was full and "
+    "this connection had waited longest). The connection is closed.",
+    413: "The body is over the size cap.",
+    415: "The body is not application/json.",
+    422: "A field has a bad value, or is unknown or missing; `field` and `loc` name it.",
+    503: "Every connection slot is busy with a complete request. The connection is closed; retry.",
+    "default": "Any other error, in the same body: 405 for a method the path does not take "
+    "(its Allow header lists those it does), 500 never for user input.",
+}
+
+
+def error_responses(*statuses):
+    """The `responses=` of a route that can answer `statuses` (and the `default` error)."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]}
+        for status in (*statuses, "default")
+    }
