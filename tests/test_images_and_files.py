@@ -138,3 +138,22 @@ def test_a_kill_between_the_renames_restores_the_previous_folder(tmp_path):
     assert sorted(remove_dead_temporaries(str(tmp_path), "export")) == [f".export.old-{pid}-abc", f".export.tmp-{pid}-def"]
     assert (tmp_path / "export" / "generator.onnx").read_text() == "previous"
     assert os.listdir(tmp_path) == ["export"]
+
+
+def test_run_folder_cleanup_keeps_the_temporaries_of_a_live_writer(tmp_path):
+    import subprocess
+    import sys
+
+    from zoo.files import clean_stale_temporaries, temporary_pattern
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    names = {
+        f".model.keras.tmp-{dead}-abc.keras": "a killed run's",
+        ".model.keras.tmp-xyzabc12.keras": "an older zoo's (no process id)",
+        f".model.keras.tmp-{os.getpid()}-def.keras": "a live writer's",
+    }
+    for name in names:
+        (tmp_path / name).write_text(names[name])
+    removed = clean_stale_temporaries(str(tmp_path), [temporary_pattern("model.keras")])
+    assert removed == sorted([f".model.keras.tmp-{dead}-abc.keras", ".model.keras.tmp-xyzabc12.keras"])
+    assert os.listdir(tmp_path) == [f".model.keras.tmp-{os.getpid()}-def.keras"]

@@ -104,8 +104,7 @@ def remove_dead_temporaries(parent, base):
         for entry in entries:
             if not entry.name.startswith(prefix):
                 continue
-            pid = entry.name[len(prefix):].split("-", 1)[0]
-            if not pid.isdigit() or process_alive(int(pid)):
+            if not writer_gone(entry.name[len(prefix):]):
                 continue
             kept = os.path.join(entry.path, base)
             if kind == "old" and os.path.lexists(kept) and not os.path.lexists(os.path.join(parent, base)):
@@ -113,6 +112,21 @@ def remove_dead_temporaries(parent, base):
             remove_path(entry.path)
             removed.append(entry.name)
     return removed
+
+
+def writer_gone(suffix):
+    """Whether the process that wrote a temporary is gone, from its name after `.tmp-`/`.old-`.
+
+    `atomic_path` names its temporaries `.BASE.tmp-PID-XXXX`; a name without a
+    process id comes from an older zoo that did not write one, and is stale.
+
+    Example:
+
+    >>> writer_gone(f"{os.getpid()}-k2j4x1ab.keras")
+    False
+    """
+    pid = suffix.split("-", 1)[0]
+    return not pid.isdigit() or not process_alive(int(pid))
 
 
 def process_alive(pid):
@@ -172,8 +186,9 @@ def clean_stale_temporaries(folder, patterns):
 
     Only entries of `folder` itself (not of its subfolders) whose names match one
     of `patterns` (`fnmatch` patterns such as `".model.keras.tmp-*"`, see
-    `temporary_pattern`) are removed; nothing else is touched. A missing folder
-    is no error.
+    `temporary_pattern`) and whose writer is gone (`writer_gone`, the rule
+    `remove_dead_temporaries` follows) are removed; nothing else is touched. A
+    missing folder is no error.
 
     Returns:
         The sorted names that were removed.
@@ -191,7 +206,9 @@ def clean_stale_temporaries(folder, patterns):
         return []
     removed = []
     for entry in entries:
-        if any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in patterns):
+        if not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in patterns):
+            continue
+        if writer_gone(entry.name[entry.name.rfind(".tmp-") + len(".tmp-"):]):
             remove_path(entry.path)
             removed.append(entry.name)
     return sorted(removed)
