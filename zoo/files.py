@@ -6,6 +6,8 @@ import os
 import shutil
 import tempfile
 
+from zoo.checks import received
+
 
 def write_bytes_atomically(path, data):
     """Writes `data` to `path` through a temporary file in the same folder + rename.
@@ -214,10 +216,6 @@ def clean_stale_temporaries(folder, patterns):
     return sorted(removed)
 
 
-def _received(name, value):
-    return f"{name} {value!r}" if name.startswith("--") else f"{name}={value!r}"
-
-
 def _nearest_existing(path):
     """`path` itself or its nearest existing ancestor."""
     current = path
@@ -236,7 +234,7 @@ def _check_can_create_in(folder, name, value, what):
     if not os.path.isdir(folder):
         raise ZooError(
             f"{name} cannot be created: {folder} is a file, not a folder. "
-            f"Received: {_received(name, value)}. Give a path to {what}."
+            f"Received: {received(name, value)}. Give a path to {what}."
         )
     try:
         # O_TMPFILE where supported: no name ever appears in `folder`.
@@ -245,7 +243,7 @@ def _check_can_create_in(folder, name, value, what):
     except OSError as error:
         raise ZooError(
             f"{name} is not writable: cannot create files in {folder} ({error.strerror or error}). "
-            f"Received: {_received(name, value)}. Give a path to {what} in a writable place."
+            f"Received: {received(name, value)}. Give a path to {what} in a writable place."
         ) from None
 
 
@@ -268,7 +266,7 @@ def check_writable_folder(path, name="out"):
     if os.path.lexists(absolute) and not os.path.isdir(absolute):
         raise ZooError(
             f"{name} must be a folder, but {absolute} is a file. "
-            f"Received: {_received(name, os.fspath(path))}. Give a new or existing folder."
+            f"Received: {received(name, os.fspath(path))}. Give a new or existing folder."
         )
     _check_can_create_in(_nearest_existing(absolute), name, os.fspath(path), "a folder")
     return absolute
@@ -293,7 +291,7 @@ def check_writable_file(path, name="out"):
     if os.path.isdir(absolute):
         raise ZooError(
             f"{name} must be a file, but {absolute} is a folder. "
-            f"Received: {_received(name, os.fspath(path))}. Give a file path, e.g. {os.path.join(os.fspath(path), 'grid.png')}."
+            f"Received: {received(name, os.fspath(path))}. Give a file path, e.g. {os.path.join(os.fspath(path), 'grid.png')}."
         )
     _check_can_create_in(_nearest_existing(os.path.dirname(absolute)), name, os.fspath(path), "a file")
     return absolute

@@ -21,11 +21,10 @@ import contextlib
 import errno
 import inspect
 import json
-import math
-import numbers
 import os
 import time
 
+from zoo.checks import check_int, check_number, check_seed, received
 from zoo.errors import ZooError
 from zoo.files import (
     check_writable_folder,
@@ -33,9 +32,6 @@ from zoo.files import (
     temporary_pattern,
     write_bytes_atomically,
 )
-
-MAX_SEED = 2**32 - 1
-"""Largest seed (seeds are 0..2**32-1, NumPy's range)."""
 
 # The files a run writes with `atomic_path`, per folder of the run.
 RUN_FILES = ("model.keras", "model.keras.json", "run.json", "clock.json")
@@ -273,66 +269,6 @@ def _disk_error(error, out):
     return None
 
 
-def _received(name, value):
-    return f"{name} {value!r}" if name.startswith("--") else f"{name}={value!r}"
-
-
-def check_int(name, value, minimum, maximum=None, optional=False):
-    """Checks that `value` is an integer in `minimum..maximum` and returns it.
-
-    Args:
-        name: the argument as the user gave it (`"epochs"` or `"--epochs"`).
-        value: the value.
-        minimum: smallest allowed value.
-        maximum: largest allowed value. Defaults to `None` (no limit).
-        optional: accept `None`. Defaults to `False`.
-
-    Example:
-
-    >>> check_int("epochs", 0, 1)
-    Traceback (most recent call last):
-    ...
-    zoo.errors.ZooError: epochs must be a positive integer. Received: epochs=0.
-    """
-    if value is None and optional:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < minimum
-        or (maximum is not None and value > maximum)
-    ):
-        if maximum is not None:
-            allowed = f"an integer in {minimum}..{maximum}"
-        elif minimum == 1:
-            allowed = "a positive integer"
-        elif minimum == 0:
-            allowed = "a non-negative integer (0 or more)"
-        else:
-            allowed = f"an integer >= {minimum}"
-        raise ZooError(f"{name} must be {allowed}. Received: {_received(name, value)}.")
-    return int(value)
-
-
-def check_seed(name, value, optional=False):
-    """Checks that a seed is an integer in `0..MAX_SEED` and returns it."""
-    return check_int(name, value, 0, MAX_SEED, optional=optional)
-
-
-def check_number(name, value, minimum, optional=False):
-    """Checks that `value` is a finite number >= `minimum` and returns it as a float."""
-    if value is None and optional:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value < minimum
-    ):
-        raise ZooError(f"{name} must be a finite number >= {minimum:g}. Received: {_received(name, value)}.")
-    return float(value)
-
-
 def check_data_dir(data_dir, name="data_dir"):
     """Checks that a given `data_dir` is an existing folder (`None` passes)."""
     if data_dir is None:
@@ -341,7 +277,7 @@ def check_data_dir(data_dir, name="data_dir"):
     if not os.path.isdir(path):
         what = "does not exist" if not os.path.lexists(path) else "is not a folder"
         raise ZooError(
-            f"{name} {what}: {path}. Received: {_received(name, os.fspath(data_dir))}. "
+            f"{name} {what}: {path}. Received: {received(name, os.fspath(data_dir))}. "
             "Give the folder that holds the data set files, or leave it out to use the system folders."
         )
     return path
@@ -362,7 +298,7 @@ def check_data_found(info, data_dir, name="data_dir"):
     found = os.path.realpath(where)
     if os.path.commonpath([folder, found]) != folder:
         raise ZooError(
-            f"{name} holds no {info.name} files: {folder}. Received: {_received(name, os.fspath(data_dir))}. "
+            f"{name} holds no {info.name} files: {folder}. Received: {received(name, os.fspath(data_dir))}. "
             f"(They were found in {found}: leave {name} out to use those, or put the files in {folder}.)"
         )
 

@@ -61,7 +61,7 @@ def run(args):
     from zoo.export.loading import load_exportable
     from zoo.export.onnx_export import check_opset
     from zoo.export.targets import get_target
-    from zoo.training import check_int, check_seed
+    from zoo.checks import check_int, check_seed
 
     check_int("--training-steps", args.training_steps, 0, optional=True)
     check_seed("--seed", args.seed)

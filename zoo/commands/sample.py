@@ -43,7 +43,7 @@ def run(args):
     from zoo.images import save_grid
     from zoo.latent import check_count
     from zoo.loading import load_sampler
-    from zoo.training import check_int, check_seed
+    from zoo.checks import check_int, check_seed
 
     n = check_count(args.n, maximum=MAX_IMAGES)
     check_seed("--seed", args.seed)

@@ -38,7 +38,8 @@ def run(args):
     from zoo.errors import ZooError
     from zoo.files import check_writable_folder
     from zoo.recipes import load_recipe
-    from zoo.training import check_data_dir, check_data_found, check_int, train
+    from zoo.checks import check_int
+    from zoo.training import check_data_dir, check_data_found, train
 
     # Paths and CLI-only numbers are checked before anything loads.
     if args.out is not None:

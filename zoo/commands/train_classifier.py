@@ -38,7 +38,8 @@ def run(args):
     from zoo.files import check_writable_folder, clean_stale_temporaries, temporary_pattern
     from zoo.metrics.classifier import MIN_TEST_ACCURACY, train_classifier
     from zoo.metrics.published import INFO_FILE, MODEL_FILE, publish_classifier
-    from zoo.training import check_data_dir, check_data_found, check_int, check_seed
+    from zoo.checks import check_int, check_seed
+    from zoo.training import check_data_dir, check_data_found
 
     check_int("--epochs", args.epochs, 1)
     check_int("--batch-size", args.batch_size, 1)
