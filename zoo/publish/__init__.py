@@ -73,8 +73,10 @@ __all__ = [
     "rebuild_catalogue",
     "release_assets",
     "replace_folder",
+    "verify_published",
     "zip_and_verify",
     "zip_folder",
+    "zip_saved_model",
 ]
 
 
@@ -324,21 +326,19 @@ def export_folder(gan_or_generator, folder, *, dataset, training_steps, class_na
     return report
 
 
-def zip_and_verify(folder, name, max_saved_model_zip_bytes=None, rehash_only=False):
-    """Replaces `saved_model/` by `saved_model.zip` (or drops it when large), rewrites the manifest, verifies.
+def zip_and_verify(folder, name, max_saved_model_zip_bytes=None):
+    """Puts `folder` in its published layout (`zip_saved_model`) and verifies it (`verify_published`)."""
+    zip_saved_model(folder, name, max_saved_model_zip_bytes)
+    return verify_published(folder, name)
 
-    With `rehash_only=True` the folder is already in its published layout: only
-    the manifest's file table is rewritten before verifying.
-    """
+
+def zip_saved_model(folder, name, max_saved_model_zip_bytes=None):
+    """Replaces `saved_model/` by `saved_model.zip` (or drops it when large) and rewrites the manifest."""
     if max_saved_model_zip_bytes is None:
         max_saved_model_zip_bytes = MAX_SAVED_MODEL_ZIP_BYTES
     from zoo.export import manifest as manifest_module
 
     manifest = manifest_module.read_manifest(folder)
-    if rehash_only:
-        manifest["files"] = manifest_module.file_entries(folder)
-        manifest_module.write_manifest(folder, manifest)
-        return _verified(folder, name)
     saved_model = os.path.join(folder, manifest["formats"].get("savedmodel", "saved_model"))
     zip_path = os.path.join(folder, SAVED_MODEL_ZIP)
     zip_folder(saved_model, zip_path, "saved_model")
@@ -362,10 +362,10 @@ def zip_and_verify(folder, name, max_saved_model_zip_bytes=None, rehash_only=Fal
         "verified": "export parity gate before zipping; `zoo verify` (hashes + test vectors) after",
     }
     manifest_module.write_manifest(folder, manifest)
-    return _verified(folder, name)
 
 
-def _verified(folder, name):
+def verify_published(folder, name):
+    """`zoo verify` of a folder in its published layout: `{runtime: max abs error}`, or a one-line `ZooError`."""
     from zoo.export.verify import verify_artifact
 
     report = verify_artifact(folder)

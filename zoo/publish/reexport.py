@@ -77,9 +77,9 @@ def reexport_published(name, *, repo_root=None, remeasure=False):
         )
         _check_same_weights(os.path.join(target, manifest["formats"]["keras"]), os.path.join(folder, "generator.keras"))
         change = _check_same_outputs(target, folder)
-        publish.zip_and_verify(folder, name)
+        publish.zip_saved_model(folder, name)
         kept = _keep_unchanged_files(target, manifest, folder)
-        parity = publish.zip_and_verify(folder, name, rehash_only=True)
+        parity = publish.verify_published(folder, name)
         sizes, export_bytes = publish.check_sizes(folder, os.path.join(root, "export"), name)
         new_manifest = read_manifest(folder)
         card["io"] = new_manifest["io"]
@@ -122,25 +122,24 @@ def _keep_unchanged_files(old_folder, old_manifest, new_folder):
     Their contents are the same (the weights were compared array for array, and
     the SavedModel comes from the same tracing code); only the dates and names a
     save writes differ, and git history should not hold a new copy for that. The
-    folder is verified again afterwards, so a kept file is checked like a new one.
+    manifest's file table is rewritten for them, and the folder is verified
+    afterwards, so a kept file is checked like a new one.
     """
     import shutil
 
+    from zoo.export.manifest import file_entries, read_manifest, write_manifest
+
     kept = []
-    new_manifest = manifest_of(new_folder)
+    new_manifest = read_manifest(new_folder)
     for format_name in ("keras", "savedmodel"):
         old_relative = old_manifest["formats"].get(format_name)
         if old_relative is None or new_manifest["formats"].get(format_name) != old_relative:
             continue
         shutil.copyfile(os.path.join(old_folder, old_relative), os.path.join(new_folder, old_relative))
         kept.append(old_relative)
+    new_manifest["files"] = file_entries(new_folder)
+    write_manifest(new_folder, new_manifest)
     return kept
-
-
-def manifest_of(folder):
-    from zoo.export.manifest import read_manifest
-
-    return read_manifest(folder)
 
 
 def _check_same_weights(old_path, new_path):
