@@ -141,6 +141,9 @@ def finalize(model, info, extra_metadata=None):
 
     del model.metadata_props[:]
     onnx.helper.set_model_props(model, metadata(info, extra_metadata))
+    # tf2onnx writes "converted from b'__inference_generate_N'", N a per-process trace
+    # counter: the same generator would give other bytes on every export.
+    model.graph.doc_string = ""
     model.producer_name = "keras-gan-zoo"
     model.producer_version = __version__
     kind = f"conditional ({info.num_classes} classes)" if info.conditional else "unconditional"
