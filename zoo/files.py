@@ -216,7 +216,7 @@ def clean_stale_temporaries(folder, patterns):
     return sorted(removed)
 
 
-def _nearest_existing(path):
+def nearest_existing(path):
     """`path` itself or its nearest existing ancestor."""
     current = path
     while not os.path.lexists(current):
@@ -268,7 +268,7 @@ def check_writable_folder(path, name="out"):
             f"{name} must be a folder, but {absolute} is a file. "
             f"Received: {received(name, os.fspath(path))}. Give a new or existing folder."
         )
-    _check_can_create_in(_nearest_existing(absolute), name, os.fspath(path), "a folder")
+    _check_can_create_in(nearest_existing(absolute), name, os.fspath(path), "a folder")
     return absolute
 
 
@@ -293,5 +293,5 @@ def check_writable_file(path, name="out"):
             f"{name} must be a file, but {absolute} is a folder. "
             f"Received: {received(name, os.fspath(path))}. Give a file path, e.g. {os.path.join(os.fspath(path), 'grid.png')}."
         )
-    _check_can_create_in(_nearest_existing(os.path.dirname(absolute)), name, os.fspath(path), "a file")
+    _check_can_create_in(nearest_existing(os.path.dirname(absolute)), name, os.fspath(path), "a file")
     return absolute

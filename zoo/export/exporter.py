@@ -180,7 +180,8 @@ def check_output_folder(out_dir, force, protected=()):
     there is lost; and never a folder that holds one of the `protected` paths
     (the model being exported).
     """
-    from zoo.export.manifest import FILENAME, file_entries, read_manifest
+    from zoo.export.manifest import FILENAME, folder_paths, read_manifest
+    from zoo.files import nearest_existing
 
     if os.path.lexists(out_dir):
         if os.path.islink(out_dir) or not os.path.isdir(out_dir):
@@ -203,15 +204,13 @@ def check_output_folder(out_dir, force, protected=()):
                 f"--force replaces only a folder written by `zoo export`, and {out_dir} has no valid manifest.json. "
                 "Nothing was changed; choose another --out."
             ) from None
-        extra = sorted(set(file_entries(out_dir, exclude=())) - listed)
+        extra = sorted(folder_paths(out_dir) - listed)
         if extra:
             raise ZooError(
                 f"--force would delete {len(extra)} file(s) in {out_dir} that its manifest.json does not list "
                 f"(first: {extra[0]}). Nothing was changed; move them away or choose another --out."
             )
-    ancestor = os.path.dirname(out_dir)
-    while not os.path.exists(ancestor):
-        ancestor = os.path.dirname(ancestor)
+    ancestor = nearest_existing(os.path.dirname(out_dir))
     if not os.path.isdir(ancestor) or not os.access(ancestor, os.W_OK | os.X_OK):
         raise ZooError(f"Cannot write to {out_dir}: {ancestor} is not a writable folder.")
 

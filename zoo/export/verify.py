@@ -203,7 +203,7 @@ def _check_files(folder, files, report):
 
 def _check_unlisted(folder, manifest, files, bad_files, report):
     """Reports each file in `folder` that the manifest does not list; returns whether a rebuilt saved_model/ is accepted."""
-    found = _entries(folder)
+    found = manifest_module.folder_paths(folder)
     derived, rebuilt = _derived(folder, manifest, files, bad_files, found, report)
     extra = sorted(found - set(files) - {layout.MANIFEST} - derived)
     for relative in extra[:MAX_EXTRA_LINES]:
@@ -218,17 +218,6 @@ def _check_unlisted(folder, manifest, files, bad_files, report):
             "not listed in manifest.json."
         )
     return rebuilt
-
-
-def _entries(folder):
-    """Relative paths of every file and symbolic link under `folder` (links to folders are not followed)."""
-    found = set()
-    for root, directories, names in os.walk(folder):
-        links = [name for name in directories if os.path.islink(os.path.join(root, name))]
-        directories[:] = sorted(name for name in directories if name not in links)
-        for name in names + links:
-            found.add(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
-    return found
 
 
 def _derived(folder, manifest, files, bad_files, found, report):
