@@ -431,13 +431,11 @@ def staging_folder(export_root, name, job):
     """A new hidden folder beside `export/<name>` for `job` ("publish", "reexport").
 
     Its name (`.NAME.tmp-PID-JOB-XXXX`) carries this process's id, so that the
-    next publication of `name` removes what a killed one left
-    (`zoo.files.remove_dead_temporaries`) and leaves a live one's alone.
+    next publication of `name` removes what a killed one left and leaves a live
+    one's alone: `publish_run` and `reexport_published` call
+    `zoo.files.remove_dead_temporaries` first, before they judge `export/<name>`.
     """
-    from zoo.files import remove_dead_temporaries
-
     os.makedirs(export_root, exist_ok=True)
-    remove_dead_temporaries(export_root, name)
     return tempfile.mkdtemp(dir=export_root, prefix=f".{name}.tmp-{os.getpid()}-{job}-")
 
 
