@@ -184,3 +184,8 @@ def op_counts(model):
     for node in model.graph.node:
         counts[node.op_type] = counts.get(node.op_type, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def opset_version(model):
+    """The default-domain (`ai.onnx`) opset `model` imports, or 0 if none."""
+    return max((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), default=0)

@@ -43,7 +43,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from zoo.export.onnx_export import op_counts
+from zoo.export.onnx_export import op_counts, opset_version
 
 
 def optimize(model, target="portable"):
@@ -75,7 +75,7 @@ def optimize(model, target="portable"):
     transposed = _fuse_conv_transpose(model.graph)
     moved = _move_convs_before_interleave(model.graph)
     hoisted = _hoist_unary_ops(model.graph)
-    use_col2im = target.col2im and _opset(model) >= 18
+    use_col2im = target.col2im and opset_version(model) >= 18
     interleaved = _interleave_phases(model, col2im=use_col2im)
     _drop_unused(model.graph)
     return model, {
@@ -610,10 +610,6 @@ def phase_pointwise_kernel(weights):
     for phase in range(4):
         kernel[phase * out_channels : (phase + 1) * out_channels, phase * in_channels : (phase + 1) * in_channels] = weights
     return kernel
-
-
-def _opset(model):
-    return max((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), default=0)
 
 
 def _tensor_shapes(graph):

@@ -160,7 +160,9 @@ def graph_problems(model, target):
     if not target.portable:
         return []
     problems = []
-    opset = max((e.version for e in model.opset_import if e.domain in ("", "ai.onnx")), default=0)
+    from zoo.export.onnx_export import opset_version
+
+    opset = opset_version(model)
     if opset > target.opset:
         problems.append(f"opset {opset} (the {target.name} target is opset {target.opset})")
     seen = set()
