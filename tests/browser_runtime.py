@@ -44,12 +44,13 @@ ORT_DIST = os.path.join(ROOT, "node_modules", "onnxruntime-web", "dist")
 CONTENT_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
                  ".map": "application/json"}
 EXECUTION_PROVIDERS = ("wasm", "webgpu")
-CHROMIUM_ARGS = [
+# Debian's Chromium, run as root, with no background connections (the network is closed here).
+COMMON_ARGS = [
     "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run",
-    # The one flag under which headless Chromium offers a WebGPU adapter (SwiftShader) here.
-    "--enable-unsafe-webgpu",
 ]
+# The one flag under which headless Chromium offers a WebGPU adapter (SwiftShader) here.
+CHROMIUM_ARGS = [*COMMON_ARGS, "--enable-unsafe-webgpu"]
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",

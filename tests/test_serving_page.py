@@ -27,16 +27,13 @@ import sys
 import numpy as np
 import pytest
 
+from browser_runtime import CHROMIUM, COMMON_ARGS
 from test_serving import fixture_models
 from test_serving_http import start_server
 from zoo.images import make_grid
 from zoo.latent import sample_latent
 from zoo.serving import browser as page_runtime
 
-CHROMIUM = "/usr/bin/chromium"
-COMMON_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 CHROMIUM_ARGS = ["--disable-gpu", *COMMON_ARGS]  # no WebGPU adapter: onnxruntime-web runs on WebAssembly
 WEBGPU_ARGS = ["--enable-unsafe-webgpu", *COMMON_ARGS]  # SwiftShader's software adapter in headless Chromium
 ORT_WEB = page_runtime.find_ort_web()
