@@ -55,6 +55,7 @@ def register(subparsers):
 
 
 def run(args):
+    from zoo import paths
     from zoo.errors import ZooError
     from zoo.files import atomic_path
     from zoo.serving import browser
@@ -68,7 +69,7 @@ def run(args):
             "node_modules/onnxruntime-web/dist. Run `npm ci` in the checkout (or pass --ort-web DIST)."
         )
     generators = _open_models(args.models, pathlib.Path(args.export))
-    static = pathlib.Path(__file__).resolve().parents[1] / "serving" / "static"
+    static = paths.static_dir()
     entries = []
     with atomic_path(out, directory=True) as temporary:
         root = pathlib.Path(temporary)

@@ -21,9 +21,9 @@ Example:
 True
 """
 
-import importlib
+from zoo.lazy import lazy_exports
 
-_LAZY = {
+_EXPORTS = {
     "export_generator": "zoo.export.exporter",
     "ExportReport": "zoo.export.exporter",
     "verify_artifact": "zoo.export.verify",
@@ -31,21 +31,12 @@ _LAZY = {
     "load_test_vectors": "zoo.export.test_vectors",
     "read_manifest": "zoo.export.manifest",
     "read_metadata": "zoo.export.onnx_export",
-    "onnx_session": "zoo.export.runtime",
-    "session_options": "zoo.export.runtime",
+    "onnx_session": "zoo.sessions",
+    "session_options": "zoo.sessions",
     "get_target": "zoo.export.targets",
     "get_engine": "zoo.export.engines",
     "available_engines": "zoo.export.engines",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'zoo.export' has no attribute '{name}'")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

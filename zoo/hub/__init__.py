@@ -35,17 +35,20 @@ from zoo.hub.catalogue import (
     FileEntry,
     PretrainedEntry,
     check_name,
+    get_entry,
+    list_pretrained,
     load_catalogue,
 )
 from zoo.hub.downloads import FORMATS, default_cache_dir, download, pretrained
-from zoo.hub.sources import Source, resolve_source
+from zoo.hub.sources import HubSource, resolve_source
+from zoo.lazy import lazy_exports
 
 __all__ = [
     "Catalogue",
     "FORMATS",
     "FileEntry",
+    "HubSource",
     "PretrainedEntry",
-    "Source",
     "check_name",
     "default_cache_dir",
     "download",
@@ -56,28 +59,5 @@ __all__ = [
     "resolve_source",
 ]
 
-
-def list_pretrained(catalogue=None):
-    """Returns the published generators as `PretrainedEntry`s, sorted by name.
-
-    Each entry carries the name, variant, data set, metrics summary
-    (`entry.metrics`), file sizes (`entry.sizes`) and everything else the
-    catalogue records.
-
-    Example:
-
-    >>> for entry in zoo.list_pretrained():
-    ...     print(entry.name, entry.variant, entry.metrics.get("fd"), entry.sizes["onnx"])
-    """
-    return list(load_catalogue(catalogue))
-
-
-def get_entry(name, catalogue=None):
-    """Returns the catalogue entry `name`; a one-line `ZooError` (with a close name) if unknown.
-
-    Example:
-
-    >>> zoo.hub.get_entry("dcgan-fashion-mnist").latent_dim
-    64
-    """
-    return load_catalogue(catalogue).get(name)
+# `Source` was renamed `HubSource` (`zoo.metrics.sources` has its own sources).
+__getattr__, __dir__ = lazy_exports(__name__, {}, deprecated={"Source": ("zoo.hub", "HubSource")})

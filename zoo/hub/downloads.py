@@ -24,6 +24,7 @@ import sys
 import zipfile
 import zlib
 
+from zoo import settings
 from zoo.errors import ZooError, did_you_mean
 from zoo.files import atomic_path, remove_path, sha256_file
 from zoo.hub import catalogue as catalogue_module
@@ -36,23 +37,8 @@ TEST_VECTORS_FOLDER = "test_data_set_0"
 
 
 def default_cache_dir():
-    """The cache folder: `ZOO_CACHE`, else `<user cache>/keras-gan-zoo`.
-
-    The user cache is `XDG_CACHE_HOME` or `~/.cache` (`%LOCALAPPDATA%` on Windows).
-    """
-    override = os.environ.get("ZOO_CACHE", "").strip()
-    if override:
-        return os.path.abspath(os.path.expanduser(override))
-    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        base = os.environ["LOCALAPPDATA"]
-    else:
-        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "keras-gan-zoo")
-
-
-def offline():
-    """Whether `ZOO_OFFLINE=1`: no network; the cache and local sources only."""
-    return os.environ.get("ZOO_OFFLINE", "").strip() == "1"
+    """The cache folder: `ZOO_CACHE`, else `<user cache>/keras-gan-zoo` (`zoo.settings.cache_dir`)."""
+    return settings.cache_dir()
 
 
 def download(name, format="keras", *, source=None, cache_dir=None, timeout=transfer.DEFAULT_TIMEOUT,
@@ -153,8 +139,9 @@ def pretrained(name, *, source=None, cache_dir=None, catalogue=None, timeout=tra
                     min_rate=min_rate, deadline=deadline)
     import keras
 
-    import zoo.variants  # noqa: F401  (registers the zoo's serializable classes)
+    from zoo import keras_registration
 
+    keras_registration.register()
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a file it cannot read.
@@ -218,10 +205,10 @@ class _Fetcher:
             try:
                 self._source = sources.resolve_source(self.requested_source)
             except ZooError:
-                if offline():
+                if settings.offline():
                     raise self._offline_error(item, path, damaged, None) from None
                 raise
-        if offline() and self._source.network:
+        if settings.offline() and self._source.network:
             raise self._offline_error(item, path, damaged, self._source)
         return self._source
 
@@ -374,7 +361,7 @@ def _rebuilt_saved_model(fetcher, entry, tolerance=1e-4):
     inputs, outputs = load_test_vectors(fetcher.folder)
     with atomic_path(target, directory=True) as temporary:
         traced = tracing.export_copy(info.generator)
-        tracing.save_saved_model(traced, tracing.serving_function(traced, info), temporary)
+        tracing.save_saved_model(traced, tracing.serving_function(traced, info.record), temporary)
         image = runtime.run_saved_model(runtime.load_saved_model(temporary), inputs)
         error = float(np.max(np.abs(image.astype(np.float64) - outputs[IMAGE_NAME])))
         if not error <= tolerance:

@@ -13,7 +13,7 @@ i.e. a copy of the repository's `export/` folder:
   holding `export/`'s layout, through `huggingface_hub` when it is installed.
 
 Resolution order: the `source` argument, then `ZOO_HUB_URL`, then the
-checkout's own `export/` (found beside the package through
+checkout's own `export/` (`zoo.paths.checkout_root()`, when it holds
 `export/manifest.json`).
 """
 
@@ -27,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from zoo import paths, settings
 from zoo.errors import ZooError
 from zoo.hub import transfer
 from zoo.hub.layout import clip, clip_repr
@@ -34,14 +35,12 @@ from zoo.hub.layout import clip, clip_repr
 DEFAULT_TIMEOUT = transfer.DEFAULT_TIMEOUT
 URL_LIMIT = 160
 SCHEMES = ("http://", "https://", "file://", "hf://")
-# <repo>/zoo/hub/sources.py -> <repo>/export
-CHECKOUT_EXPORT = pathlib.Path(__file__).resolve().parents[2] / "export"
 INDEX_FILE = "manifest.json"
 _PLACEHOLDERS = ("{name}", "{file}", "{asset}")
 
 
 @dataclasses.dataclass(frozen=True)
-class Source:
+class HubSource:
     """A resolved source of published files.
 
     Attributes:
@@ -89,11 +88,14 @@ def asset_name(name, relative):
 
 def checkout_export_dir():
     """The checkout's `export/` folder if it holds a published index, else `None`."""
-    return CHECKOUT_EXPORT if (CHECKOUT_EXPORT / INDEX_FILE).is_file() else None
+    root = paths.checkout_root()
+    if root is None or not (root / "export" / INDEX_FILE).is_file():
+        return None
+    return root / "export"
 
 
 def resolve_source(source=None):
-    """Returns the `Source` to fetch from.
+    """Returns the `HubSource` to fetch from.
 
     Args:
         source: a URL, URL template, `hf://` address or folder. Defaults to
@@ -104,19 +106,19 @@ def resolve_source(source=None):
     """
     origin = "source"
     if source is None:
-        source = os.environ.get("ZOO_HUB_URL", "").strip() or None
-        origin = "ZOO_HUB_URL"
+        source = settings.hub_url()
+        origin = settings.HUB_URL
     if source is None:
         checkout = checkout_export_dir()
         if checkout is None:
             raise ZooError(
-                "No source for pretrained files: this installation has no published export/ folder beside it "
+                "No source for pretrained files: this installation is not a source checkout with a published export/ "
                 "(export/manifest.json). "
                 "Set ZOO_HUB_URL to where export/ is hosted (https://HOST/PATH, file:///PATH or "
                 "hf://OWNER/REPO), or pass source=."
             )
-        return Source("url", checkout.as_uri(), "checkout")
-    if isinstance(source, Source):
+        return HubSource("url", checkout.as_uri(), "checkout")
+    if isinstance(source, HubSource):
         return source
     text = os.fspath(source).strip()
     lowered = text.lower()
@@ -126,7 +128,7 @@ def resolve_source(source=None):
         parsed = urllib.parse.urlsplit(text)
         if parsed.scheme != "file" and not parsed.netloc:
             raise ZooError(f"Hub source has no host. Received: {origin}={clip_repr(text)}. Example: https://example.org/zoo/export.")
-        return Source("url", text, origin)
+        return HubSource("url", text, origin)
     if "://" in text:
         raise ZooError(
             f"Unsupported hub source. Received: {origin}={clip_repr(text)}. "
@@ -142,7 +144,7 @@ def resolve_source(source=None):
             f"Hub source folder does not exist. Received: {origin}={clip_repr(text)}. "
             "Pass a folder laid out like export/ or a URL (https://, file://, hf://)."
         )
-    return Source("url", folder.resolve().as_uri(), origin)
+    return HubSource("url", folder.resolve().as_uri(), origin)
 
 
 def _hf_source(text, origin):
@@ -153,14 +155,14 @@ def _hf_source(text, origin):
     repo, revision = parts[1], None
     if "@" in repo:
         repo, revision = repo.split("@", 1)
-    return Source("hf", f"{parts[0]}/{repo}", origin, revision=revision or None, subfolder="/".join(parts[2:]))
+    return HubSource("hf", f"{parts[0]}/{repo}", origin, revision=revision or None, subfolder="/".join(parts[2:]))
 
 
 def open_stream(source, name, relative, limits=None, watchdog=None):
     """Opens `<name>/<relative>` of `source` for reading.
 
     Args:
-        source: a `Source`.
+        source: a `HubSource`.
         name: the pretrained name.
         relative: the file's path inside the publication.
         limits: `zoo.hub.transfer.Limits` (or a number: the `timeout`).

@@ -25,9 +25,9 @@ Example:
 >>> figures = zoo.metrics.reference_figures("fashion_mnist")   # train vs test, noise
 """
 
-import importlib
+from zoo.lazy import lazy_exports
 
-_LAZY = {
+_EXPORTS = {
     "evaluate": "zoo.metrics.evaluation",
     "reference_figures": "zoo.metrics.evaluation",
     "EvaluationResult": "zoo.metrics.evaluation",
@@ -48,14 +48,5 @@ _LAZY = {
     "open_source": "zoo.metrics.sources",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'zoo.metrics' has no attribute '{name}'")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -28,8 +28,10 @@ PROTOCOL = "Lucic et al. 2018: 10k test images vs 10k samples, Keras InceptionV3
 def cache_dirs():
     """Folders where Keras keeps downloaded weights, in lookup order."""
     folders = []
-    if os.environ.get("KERAS_HOME"):
-        folders.append(os.path.join(os.path.expanduser(os.environ["KERAS_HOME"]), "models"))
+    from zoo.settings import keras_home
+
+    if keras_home():
+        folders.append(os.path.join(keras_home(), "models"))
     folders.append(os.path.join(os.path.expanduser("~"), ".keras", "models"))
     folders.append(os.path.join("/tmp", ".keras", "models"))  # Keras' fallback cache
     return folders

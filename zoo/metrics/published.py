@@ -19,12 +19,13 @@ import dataclasses
 import json
 import os
 
+from zoo import paths, settings
 from zoo.errors import ZooError
 from zoo.files import atomic_path, sha256_file, write_bytes_atomically
 
 MODEL_FILE = "classifier.keras"
 INFO_FILE = "classifier.json"
-ENV_DIR = "ZOO_CLASSIFIERS_DIR"
+ENV_DIR = settings.CLASSIFIERS_DIR
 FORMAT_VERSION = 1
 
 _LOADED = {}  # sha256 -> keras.Model
@@ -72,11 +73,12 @@ class ClassifierInfo:
 def search_dirs():
     """The folders searched for `<dataset>/classifier.keras`, in order."""
     folders = []
-    env_dir = os.environ.get(ENV_DIR, "").strip()
-    if env_dir:
-        folders.append(os.path.abspath(os.path.expanduser(env_dir)))
-    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    folders.append(os.path.join(checkout, "export", "classifiers"))
+    env_dir = settings.classifiers_dir()
+    if env_dir is not None:
+        folders.append(env_dir)
+    checkout = paths.checkout_root()
+    if checkout is not None:
+        folders.append(os.path.join(checkout, "export", "classifiers"))
     return folders
 
 
@@ -104,9 +106,9 @@ def find_classifier(dataset=None, path=None):
         candidates = [os.path.join(folder, name, MODEL_FILE) for folder in search_dirs()]
         found = next((candidate for candidate in candidates if os.path.isfile(candidate)), None)
         if found is None:
+            looked = ", ".join(os.path.dirname(c) for c in candidates) or "no folder (no ZOO_CLASSIFIERS_DIR, no checkout)"
             raise ZooError(
-                f"No published classifier for data set '{name}'. Looked in: "
-                f"{', '.join(os.path.dirname(c) for c in candidates)}. Train one with "
+                f"No published classifier for data set '{name}'. Looked in: {looked}. Train one with "
                 f"`zoo train-classifier {name} --out export/classifiers/{name}`, or pass --classifier PATH."
             )
         path = found

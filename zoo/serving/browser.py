@@ -16,15 +16,15 @@ install carries none, so there the page runs the models on the server unless
 """
 
 import json
-import os
 import pathlib
 
+from zoo import paths, settings
 from zoo.errors import ZooError
 from zoo.latent import LATENT_ALGORITHM
 
 INDEX_FILE = "models.json"
 INDEX_FORMAT = 1
-ORT_WEB_ENV = "ZOO_ORT_WEB"
+ORT_WEB_ENV = settings.ORT_WEB
 # The onnxruntime-web files the page loads: the WebGPU build (its wasm also runs
 # the CPU provider) and the smaller wasm-only build for browsers without WebGPU.
 ORT_WEB_FILES = (
@@ -36,8 +36,8 @@ ORT_WEB_FILES = (
     "ort-wasm-simd-threaded.wasm",
 )
 ORT_WEB_MEDIA_TYPES = {".mjs": "text/javascript", ".wasm": "application/wasm"}
-_PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 _DIST = pathlib.Path("node_modules", "onnxruntime-web", "dist")
+
 
 def find_ort_web(path=None):
     """The folder holding onnxruntime-web's browser files, or `None` if none is found.
@@ -51,7 +51,7 @@ def find_ort_web(path=None):
     Raises:
         ZooError: if `path` (or `$ZOO_ORT_WEB`) is given and lacks a needed file.
     """
-    explicit = path if path is not None else os.environ.get(ORT_WEB_ENV) or None
+    explicit = path if path is not None else settings.ort_web()
     if path is None and explicit is not None and explicit.strip().lower() == "none":
         return None
     if explicit is not None:
@@ -64,7 +64,7 @@ def find_ort_web(path=None):
                 "Pass the dist/ folder of the onnxruntime-web npm package (npm ci installs it in node_modules/)."
             )
         return folder.resolve()
-    for root in (_PACKAGE_ROOT, pathlib.Path.cwd()):
+    for root in (root for root in (paths.checkout_root(), pathlib.Path.cwd()) if root is not None):
         folder = root / _DIST
         if all((folder / name).is_file() for name in ORT_WEB_FILES):
             return folder.resolve()

@@ -7,10 +7,12 @@ resolve from the packaged catalogue into the sha256-verified cache.
 
 import os
 import pathlib
+import warnings
 
 from zoo.errors import ZooError
 
 ONNX_FILE = "generator.onnx"
+_WARNED = set()
 
 
 def find_pretrained(name):
@@ -32,11 +34,34 @@ def find_pretrained(name):
     return pathlib.Path(hub.download(name, format="onnx"))
 
 
-def list_pretrained():
-    """Names of the pretrained generators `find_pretrained` can resolve."""
+def pretrained_names():
+    """Names of the pretrained generators `find_pretrained` can resolve.
+
+    Example:
+
+    >>> pretrained_names()
+    ['cgan-fashion-mnist', 'dcgan-fashion-mnist']
+    """
     from zoo import hub
 
     return [entry.name for entry in hub.list_pretrained()]
+
+
+def list_pretrained():
+    """Deprecated: use `pretrained_names()`.
+
+    Renamed because `zoo.list_pretrained()` (the hub's) returns catalogue
+    entries, not names.
+    """
+    if "list_pretrained" not in _WARNED:
+        _WARNED.add("list_pretrained")
+        warnings.warn(
+            "zoo.serving.list_pretrained() is deprecated; use zoo.serving.resolve.pretrained_names() "
+            "(names) or zoo.list_pretrained() (catalogue entries).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    return pretrained_names()
 
 
 def resolve_onnx(model):
