@@ -61,9 +61,7 @@ def to_onnx(gan, path):
             return {"image": generator([z, tf.cast(label, tf.int32)], training=False)}
 
     model, _ = tf2onnx.convert.from_function(tf.function(function, input_signature=signature), input_signature=signature, opset=17)
-    onnx.helper.set_model_props(
-        model, {"latent_dim": str(gan.latent_dim), "num_classes": "none" if gan.num_classes is None else str(gan.num_classes)}
-    )
+    onnx.helper.set_model_props(model, gan.record.to_onnx_metadata())
     onnx.save(model, path)
 
 

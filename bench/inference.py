@@ -4,7 +4,7 @@ Builds each variant freshly (fixed seed, 28x28x1), exports it with
 `zoo.export.export_generator` into a temporary folder (so the SavedModel and ONNX
 file are exactly what `zoo export` ships, parity-checked), then times, at each
 batch size, Keras `predict_on_batch`, the SavedModel's `serving_default`
-signature and onnxruntime sessions (`zoo.export.session_options()`: all graph
+signature and onnxruntime sessions (`zoo.sessions.onnx_session`: all graph
 optimizations, one thread per physical core) of both ONNX targets: the portable
 graph that `zoo export` writes by default and the onnxruntime-tuned one
 (`--target onnxruntime`, `Col2Im`). The runtimes are timed in
@@ -57,11 +57,12 @@ def build(variant, latent_dim, seed, config=None):
 
 def runners(gan, folder, tuned_folder, threads):
     from zoo.export import runtime
+    from zoo.sessions import onnx_session
 
     generator = gan.generator
     signature = runtime.load_saved_model(os.path.join(folder, "saved_model"))
-    session = runtime.onnx_session(os.path.join(folder, "generator.onnx"), threads)
-    tuned = runtime.onnx_session(os.path.join(tuned_folder, "generator.onnx"), threads)
+    session = onnx_session(os.path.join(folder, "generator.onnx"), threads)
+    tuned = onnx_session(os.path.join(tuned_folder, "generator.onnx"), threads)
 
     def keras_runner(feeds):
         if "label" in feeds:
@@ -113,8 +114,7 @@ def summarize(samples, batch_size):
 def measure(args):
     from zoo.export import export_generator
     from zoo.export.parity import make_feeds
-    from zoo.export.runtime import physical_cores
-    from zoo.export.signature import resolve_generator
+    from zoo.sessions import physical_cores
 
     results = []
     threads = args.threads or physical_cores()
@@ -129,10 +129,9 @@ def measure(args):
             report = export_generator(gan, folder, batch_sizes=(1, 7, 64), seed=args.seed)
             tuned_folder = folder + "-onnxruntime"
             export_generator(gan, tuned_folder, target="onnxruntime", batch_sizes=(1, 7), seed=args.seed)
-            info = resolve_generator(gan)
             runs = runners(gan, folder, tuned_folder, threads)
             for batch_size in batch_sizes:
-                feeds = make_feeds(info, batch_size, args.seed)
+                feeds = make_feeds(gan.record, batch_size, args.seed)
                 samples = time_interleaved(runs, feeds, args.rounds, args.warmup)
                 row = {"variant": variant, "batch_size": batch_size}
                 for name in RUNTIMES:

@@ -84,11 +84,13 @@ def published(names=None):
 
 
 def feeds_for(manifest, batch_size, seed):
+    from zoo.export.manifest import manifest_record
+
+    record = manifest_record(manifest)
     rng = np.random.default_rng(seed)
-    model = manifest["model"]
-    feeds = {"z": rng.standard_normal((batch_size, model["latent_dim"])).astype(np.float32)}
-    if model.get("num_classes"):
-        feeds["label"] = (np.arange(batch_size, dtype=np.int64) + seed) % model["num_classes"]
+    feeds = {"z": rng.standard_normal((batch_size, record.latent_dim)).astype(np.float32)}
+    if record.conditional:
+        feeds["label"] = (np.arange(batch_size, dtype=np.int64) + seed) % record.num_classes
     return feeds
 
 
@@ -124,7 +126,7 @@ def saved_model_runner(name, cache_dir):
 
 def measure(args):
     from zoo.export import engines
-    from zoo.export.runtime import physical_cores
+    from zoo.sessions import physical_cores
     from zoo.export.test_vectors import load_test_vectors
 
     threads = physical_cores()

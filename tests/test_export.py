@@ -23,10 +23,13 @@ from zoo.cli import main as cli_main  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.export import export_generator, load_test_vectors, verify_artifact  # noqa: E402
 from zoo.export import runtime  # noqa: E402
+from zoo.export.manifest import manifest_record  # noqa: E402
 from zoo.export.parity import make_feeds  # noqa: E402
 from zoo.export.signature import resolve_generator  # noqa: E402
+from zoo.sessions import onnx_session  # noqa: E402
 
 VARIANTS = ("mlp_gan", "dcgan", "cgan")
+PUBLISHED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export")
 LATENT_DIM = 16
 
 
@@ -150,9 +153,9 @@ def test_savedmodel_signature_uses_the_same_names(exported, variant):
 def test_dynamic_batch_of_three(exported, variant):
     gan, folder, _ = exported[variant]
     info = resolve_generator(gan)
-    feeds = make_feeds(info, 3, seed=123)
+    feeds = make_feeds(info.record, 3, seed=123)
     expected = runtime.run_keras(gan.generator, feeds)
-    actual = runtime.run_onnx(runtime.onnx_session(os.path.join(folder, "generator.onnx")), feeds)
+    actual = runtime.run_onnx(onnx_session(os.path.join(folder, "generator.onnx")), feeds)
     assert actual.shape == (3, 28, 28, 1) and actual.dtype == np.float32
     np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=1e-5)
     assert np.abs(expected).max() > 1e-2  # perturbed BatchNorm: outputs are not ~0
@@ -188,6 +191,45 @@ def test_manifest_lists_every_file_with_its_hash(exported):
     assert [port.type for port in fp16.get_inputs()] == ["tensor(float)", "tensor(int64)"]
     assert fp16.get_outputs()[0].type == "tensor(float)"
     assert report.max_error("onnxruntime fp16") < 5e-2
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_file_stores_the_one_record(exported, variant):
+    """The manifest, the ONNX file and the LiteRT file all read back as the record that was exported."""
+    from zoo.export import litert, onnx_export
+
+    gan, folder, _ = exported[variant]
+    record = resolve_generator(gan, dataset="synthetic", class_names=_class_names(gan)).record
+    manifest = json.load(open(os.path.join(folder, "manifest.json")))
+    assert manifest["model"] == record.to_dict() and manifest["io"] == record.io_ports()
+    assert manifest_record(manifest) == record
+    no_count = record.replace(parameters=None)  # the model files store no parameter count
+    assert onnx_export.read_record(os.path.join(folder, "generator.onnx")) == no_count
+    assert litert.read_record(os.path.join(folder, "generator.tflite")) == no_count
+    meta = onnx_export.read_metadata(os.path.join(folder, "generator.onnx"))
+    assert meta == record.to_onnx_metadata({"export_target": "portable"})
+    assert onnx.load(os.path.join(folder, "generator.onnx")).doc_string == record.describe()
+
+
+@pytest.mark.parametrize("name", sorted(
+    name for name in os.listdir(PUBLISHED) if os.path.isfile(os.path.join(PUBLISHED, name, "manifest.json"))
+))
+def test_published_artifacts_read_as_records(name):
+    """Folders written by earlier versions read through the same readers, and agree."""
+    from zoo.export import litert, onnx_export
+    from zoo.export.manifest import read_manifest
+
+    folder = os.path.join(PUBLISHED, name)
+    record = manifest_record(read_manifest(folder))
+    assert onnx_export.read_record(os.path.join(folder, "generator.onnx")) == record.replace(parameters=None)
+    if os.path.isfile(os.path.join(folder, "generator.tflite")):
+        assert litert.read_record(os.path.join(folder, "generator.tflite")) == record.replace(parameters=None)
+
+
+def test_a_manifest_without_generator_facts_is_one_line():
+    with pytest.raises(ZooError, match="has no latent_dim") as caught:
+        manifest_record({"files": {}, "model": {"image_shape": [28, 28, 1]}}, source="x/manifest.json")
+    assert "\n" not in str(caught.value) and str(caught.value).startswith("x/manifest.json")
 
 
 def test_int8_copy_is_reported(exported):
@@ -541,7 +583,7 @@ def test_mixed_precision_generator_exports_as_float32(tmp_path, policy):
         keras.config.set_dtype_policy(previous)
     report = export_generator(gan, tmp_path / "mixed", batch_sizes=(1, 7))
     assert report.passed
-    session = runtime.onnx_session(str(tmp_path / "mixed" / "generator.onnx"))
+    session = onnx_session(str(tmp_path / "mixed" / "generator.onnx"))
     assert session.get_outputs()[0].type == "tensor(float)"
     graph = onnx.load(str(tmp_path / "mixed" / "generator.onnx")).graph
     low = (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)

@@ -26,6 +26,7 @@ from zoo.export import export_generator, litert, onnx_export, runtime, tracing, 
 from zoo.export.parity import make_feeds  # noqa: E402
 from zoo.export.signature import resolve_generator  # noqa: E402
 from zoo.files import sha256_file  # noqa: E402
+from zoo.sessions import litert_interpreter  # noqa: E402
 from model_helpers import perturb_batchnorm  # noqa: E402
 
 LATENT_DIM = 16
@@ -127,20 +128,20 @@ def test_tflite_has_builtin_operators_only(exported, case):
 @pytest.mark.parametrize("case", CASES)
 def test_interpreter_matches_keras_at_any_batch(exported, case):
     gan, folder, _ = exported[case]
-    info = resolve_generator(gan)
+    record = resolve_generator(gan).record
     interpreter = litert.load(tflite(folder))
     ports = {detail["name"]: detail for detail in interpreter.get_input_details()}
-    assert sorted(ports) == sorted(info.input_names)
+    assert sorted(ports) == sorted(record.input_names)
     assert list(ports["z"]["shape_signature"]) == [-1, LATENT_DIM] and ports["z"]["dtype"] == np.float32
     if gan.conditional:
         assert list(ports["label"]["shape_signature"]) == [-1] and ports["label"]["dtype"] == np.int64
     output = interpreter.get_output_details()[0]
     assert output["name"] == "image" and list(output["shape_signature"]) == [-1, 28, 28, 1]
     assert interpreter.get_signature_list() == {
-        "serving_default": {"inputs": sorted(info.input_names), "outputs": ["image"]}
+        "serving_default": {"inputs": sorted(record.input_names), "outputs": ["image"]}
     }
     for batch in (7, 1, 7, 3):  # one interpreter, resized both ways
-        feeds = make_feeds(info, batch, seed=batch)
+        feeds = make_feeds(record, batch, seed=batch)
         image = litert.run(interpreter, feeds)
         expected = runtime.run_keras(gan.generator, feeds)
         assert image.shape == (batch, 28, 28, 1) and image.dtype == np.float32
@@ -149,9 +150,8 @@ def test_interpreter_matches_keras_at_any_batch(exported, case):
 
 def test_labels_of_other_integer_types_are_cast_and_a_missing_input_is_one_line(exported):
     gan, folder, _ = exported["cgan"]
-    info = resolve_generator(gan)
-    interpreter = runtime.litert_interpreter(tflite(folder))
-    feeds = make_feeds(info, 5, seed=0)
+    interpreter = litert_interpreter(tflite(folder))
+    feeds = make_feeds(gan.record, 5, seed=0)
     as_int32 = {"z": feeds["z"], "label": feeds["label"].astype(np.int32)}
     np.testing.assert_array_equal(runtime.run_litert(interpreter, as_int32), litert.run(interpreter, feeds))
     # Each class gets its own image from the same z.
@@ -184,9 +184,9 @@ def test_finalize_replaces_its_metadata_and_keeps_the_converters(exported):
     from tensorflow.lite.tools import flatbuffer_utils
 
     gan, folder, _ = exported["dcgan"]
-    info = resolve_generator(gan)
+    record = resolve_generator(gan).record
     data = open(tflite(folder), "rb").read()
-    again = litert.finalize(data, info, {"dataset": "other"})
+    again = litert.finalize(data, record, {"dataset": "other"})
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(again))
     names = [entry.name.decode() for entry in model.metadata]
     assert names.count("zoo") == 1 and "min_runtime_version" in names
@@ -228,10 +228,10 @@ def test_a_generator_needing_flex_ops_fails_in_one_line_and_writes_nothing(tmp_p
 
 def test_convert_alone_leaves_no_file_on_failure(tmp_path):
     model = flex_generator()
-    info = resolve_generator(model)
+    record = resolve_generator(model).record
     path = tmp_path / "generator.tflite"
     with pytest.raises(ZooError, match="Sinh"):
-        litert.convert(tracing.serving_function(tracing.export_copy(model), info), info, path)
+        litert.convert(tracing.serving_function(tracing.export_copy(model), record), record, path)
     assert os.listdir(tmp_path) == []
 
 
@@ -319,8 +319,7 @@ def test_hub_download_litert_returns_the_checked_tflite(exported, tmp_path):
     path = hub.download("test-cgan", format="litert", source=source, cache_dir=cache, catalogue=catalogue)
     assert os.path.basename(path) == "generator.tflite" and str(cache) in path
     assert sha256_file(path) == sha256_file(tflite(folder))
-    info = resolve_generator(gan)
-    feeds = make_feeds(info, 4, seed=3)
+    feeds = make_feeds(resolve_generator(gan).record, 4, seed=3)
     np.testing.assert_allclose(litert.run(litert.load(path), feeds), runtime.run_keras(gan.generator, feeds),
                                atol=1e-5, rtol=1e-5)
     # A changed file at the source is refused and nothing is cached.

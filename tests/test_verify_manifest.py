@@ -55,13 +55,14 @@ def original(tmp_path_factory):
     """A sound export folder: generator.onnx, generator.keras (bytes), test vectors, manifest.json."""
     from zoo.export import runtime
     from zoo.export.test_vectors import write_test_vectors
+    from zoo.sessions import onnx_session
 
     folder = tmp_path_factory.mktemp("tiny") / NAME
     folder.mkdir()
     (folder / "generator.onnx").write_bytes(tiny_onnx())
     (folder / "generator.keras").write_bytes(b"not loaded by these tests" * 40)
     z = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
-    image = runtime.run_onnx(runtime.onnx_session(str(folder / "generator.onnx")), {"z": z})
+    image = runtime.run_onnx(onnx_session(str(folder / "generator.onnx")), {"z": z})
     write_test_vectors(str(folder), {"z": z}, {"image": image})
     write_manifest(folder, formats={"keras": "generator.keras", "onnx": "generator.onnx"})
     return folder

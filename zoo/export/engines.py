@@ -10,7 +10,7 @@ every published generator and fresh export.
 
 | name | package | notes |
 |---|---|---|
-| `onnxruntime` | `onnxruntime` | `zoo.export.runtime.onnx_session` (CPU) |
+| `onnxruntime` | `onnxruntime` | `zoo.sessions.onnx_session` (CPU) |
 | `onnx-reference` | `onnx` | `onnx.reference.ReferenceEvaluator`: NumPy, slow, the spec |
 | `openvino` | `openvino` | CPU, `INFERENCE_PRECISION_HINT=f32` (see below) |
 | `opencv` | `opencv-python-headless` | OpenCV 5 DNN, its new ONNX engine |
@@ -51,7 +51,7 @@ import os
 import numpy as np
 
 from zoo.errors import ZooError, unknown_name_error
-from zoo.export.signature import IMAGE_NAME, LABEL_NAME
+from zoo.record import IMAGE_NAME, LABEL_NAME
 
 _ENGINES = {}
 
@@ -205,7 +205,8 @@ def _image(array):
 
 @register_engine("onnxruntime", "onnxruntime (CPU)", ("onnxruntime",), "pip install onnxruntime")
 def _load_onnxruntime(path):
-    from zoo.export.runtime import onnx_session, run_onnx
+    from zoo.export.runtime import run_onnx
+    from zoo.sessions import onnx_session
 
     session = onnx_session(path)
     names = [port.name for port in session.get_inputs()]

@@ -19,7 +19,7 @@ import time
 
 from zoo.errors import ZooError
 from zoo.export import parity as parity_module
-from zoo.export.signature import IMAGE_NAME
+from zoo.record import IMAGE_NAME
 
 PRECISIONS = ("fp16", "int8")
 
@@ -78,20 +78,8 @@ class ExportReport:
 
 
 def export_generator(
-    gan_or_generator,
-    out_dir,
-    *,
-    dataset=None,
-    training_steps=None,
-    class_names=None,
-    target="portable",
-    opset=None,
-    force=False,
-    precision=None,
-    batch_sizes=(1, 7, 64),
-    seed=0,
-    protected=(),
-    litert=True,
+    gan_or_generator, out_dir, *, dataset=None, training_steps=None, class_names=None, target="portable",
+    opset=None, force=False, precision=None, batch_sizes=(1, 7, 64), seed=0, protected=(), litert=True,
 ):
     """Exports a generator as Keras, SavedModel, ONNX and LiteRT, checked for parity.
 
@@ -136,31 +124,13 @@ def export_generator(
     >>> report.passed, report.max_error("onnxruntime") < 1e-5
     (True, True)
     """
-    from zoo.export.onnx_export import check_opset
     from zoo.export.signature import resolve_generator
-
-    from zoo.export.targets import get_target
-
-    started = time.perf_counter()
-    target = get_target(target)
-    opset = check_opset(target.opset if opset is None else opset, target)
-    if precision is not None and precision not in PRECISIONS:
-        raise ZooError(
-            f"Unknown precision '{precision}'. Received: precision={precision!r}. "
-            f"Available: {', '.join(PRECISIONS)} (float32 is always exported)."
-        )
-    info = resolve_generator(
-        gan_or_generator, class_names=class_names, dataset=dataset, training_steps=training_steps
-    )
-    out_dir = os.path.abspath(os.fspath(out_dir))
-    from zoo.files import remove_dead_temporaries
-
-    if os.path.isdir(os.path.dirname(out_dir)):  # what a killed export left, before --out is judged
-        remove_dead_temporaries(os.path.dirname(out_dir), os.path.basename(out_dir))
-    check_output_folder(out_dir, force, protected)
-
     from zoo.files import atomic_path
 
+    started = time.perf_counter()
+    target, opset = _checked_options(target, opset, precision)
+    info = resolve_generator(gan_or_generator, class_names=class_names, dataset=dataset, training_steps=training_steps)
+    out_dir = _prepared_output(out_dir, force, protected)
     try:
         with atomic_path(out_dir, directory=True) as temporary:
             report = _export_into(temporary, info, target, opset, precision, batch_sizes, seed, litert)
@@ -170,6 +140,32 @@ def export_generator(
     report.paths = {name: os.path.join(out_dir, relative) for name, relative in report.paths.items()}
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _checked_options(target, opset, precision):
+    """`(Target, opset)` after checking the target, the opset and the precision."""
+    from zoo.export.onnx_export import check_opset
+    from zoo.export.targets import get_target
+
+    target = get_target(target)
+    opset = check_opset(target.opset if opset is None else opset, target)
+    if precision is not None and precision not in PRECISIONS:
+        raise ZooError(
+            f"Unknown precision '{precision}'. Received: precision={precision!r}. "
+            f"Available: {', '.join(PRECISIONS)} (float32 is always exported)."
+        )
+    return target, opset
+
+
+def _prepared_output(out_dir, force, protected):
+    """`out_dir` made absolute, once what a killed export left beside it is gone and it may be written."""
+    from zoo.files import remove_dead_temporaries
+
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    if os.path.isdir(os.path.dirname(out_dir)):  # what a killed export left, before --out is judged
+        remove_dead_temporaries(os.path.dirname(out_dir), os.path.basename(out_dir))
+    check_output_folder(out_dir, force, protected)
+    return out_dir
 
 
 def check_output_folder(out_dir, force, protected=()):
@@ -216,103 +212,112 @@ def check_output_folder(out_dir, force, protected=()):
 
 
 def _export_into(folder, info, target, opset, precision, batch_sizes, seed, litert_file=True):
-    from zoo.export import manifest as manifest_module
-    from zoo.export import onnx_export, onnx_optimize, runtime, targets, tracing
+    """Writes every file of the artifact into `folder` and returns its `ExportReport` (paths relative)."""
+    from zoo.export import runtime
+    from zoo.export.manifest import FILENAME, build_manifest, write_manifest
     from zoo.export.test_vectors import write_test_vectors
 
-    generator = info.generator
-    reference = (
-        tracing.float32_copy(generator) if tracing.needs_float32_copy(generator) else generator
+    reference, paths, graph_facts = _write_formats(folder, info, target, opset, litert_file)
+    cases = parity_module.parity_cases(info.record, batch_sizes, seed)
+    expected = [(batch, feeds, runtime.run_keras(reference, feeds)) for batch, feeds in cases]
+    rows = _parity_rows(folder, paths, expected)
+    check_parity(rows)
+    precision_rows = []
+    if precision is not None:
+        paths[f"onnx_{precision}"] = f"generator.{precision}.onnx"
+        precision_rows = _precision_rows(folder, paths["onnx"], paths[f"onnx_{precision}"], precision, expected)
+    _, vector_feeds, vector_image = _test_vector_case(expected)
+    write_test_vectors(folder, vector_feeds, {IMAGE_NAME: vector_image})
+    tolerance = {"atol": parity_module.ATOL, "rtol": parity_module.RTOL}
+    manifest = build_manifest(
+        folder, info.record, opset=opset, target=target.name, parity=rows, tolerance=tolerance,
+        precision_errors=precision_rows, formats=paths, onnx_graph=graph_facts,
     )
-    paths = {
-        "keras": "generator.keras",
-        "savedmodel": "saved_model",
-        "onnx": "generator.onnx",
-    }
+    write_manifest(folder, manifest)
+    paths["manifest"] = FILENAME
+    return ExportReport(
+        out_dir=folder, rows=rows, precision_rows=precision_rows, paths=paths, opset=opset, target=target.name,
+        tolerance=tolerance, onnx_graph=graph_facts,
+    )
+
+
+def _write_formats(folder, info, target, opset, litert_file):
+    """Writes the Keras, SavedModel, ONNX (and LiteRT) files; returns `(reference, paths, ONNX graph facts)`.
+
+    The reference is the float32 generator the parity gate compares every
+    format with (a float32 copy of a `mixed_float16` one).
+    """
+    from zoo.export import tracing
+
+    generator = info.generator
+    reference = tracing.float32_copy(generator) if tracing.needs_float32_copy(generator) else generator
+    paths = {"keras": "generator.keras", "savedmodel": "saved_model", "onnx": "generator.onnx"}
     reference.save(os.path.join(folder, paths["keras"]))
-
     traced_model = tracing.export_copy(reference)
-    function = tracing.serving_function(traced_model, info)
+    function = tracing.serving_function(traced_model, info.record)
     tracing.save_saved_model(traced_model, function, os.path.join(folder, paths["savedmodel"]))
-
-    model = onnx_export.convert(function, info, opset)
-    model, graph_facts = onnx_optimize.optimize(model, target)
-    onnx_export.finalize(model, info, {"export_target": target.name})
-    onnx_export.check(model)
-    targets.check_graph(model, target)
-    onnx_path = os.path.join(folder, paths["onnx"])
-    with open(onnx_path, "wb") as file:
-        file.write(model.SerializeToString())
-
+    graph_facts = _write_onnx(function, info.record, target, opset, os.path.join(folder, paths["onnx"]))
     if litert_file:
         from zoo.export import litert
 
         paths["litert"] = litert.FILENAME  # builtin ops only; a Flex op is a one-line ZooError
-        litert.convert(function, info, os.path.join(folder, paths["litert"]))
+        litert.convert(function, info.record, os.path.join(folder, paths["litert"]))
+    return reference, paths, graph_facts
 
-    cases = parity_module.parity_cases(info, batch_sizes, seed)
-    expected = [(batch, feeds, runtime.run_keras(reference, feeds)) for batch, feeds in cases]
+
+def _write_onnx(function, record, target, opset, path):
+    """Converts, rewrites for `target`, stamps and checks the ONNX file at `path`; returns the graph facts."""
+    from zoo.export import onnx_export, onnx_optimize, targets
+
+    model = onnx_export.convert(function, record, opset)
+    model, graph_facts = onnx_optimize.optimize(model, target)
+    onnx_export.finalize(model, record, {"export_target": target.name})
+    onnx_export.check(model)
+    targets.check_graph(model, target)
+    with open(path, "wb") as file:
+        file.write(model.SerializeToString())
+    return graph_facts
+
+
+def _parity_rows(folder, paths, expected):
+    """Gated `ParityRow`s of every written format against the Keras reference outputs."""
+    from zoo import sessions
+    from zoo.export import runtime
+
+    def path(key):
+        return os.path.join(folder, paths[key])
+
     rows = []
     runners = {
-        "savedmodel": _bind(runtime.run_saved_model, runtime.load_saved_model(os.path.join(folder, paths["savedmodel"]))),
-        "onnxruntime": _bind(runtime.run_onnx, runtime.onnx_session(onnx_path)),
+        "savedmodel": _bind(runtime.run_saved_model, runtime.load_saved_model(path("savedmodel"))),
+        "onnxruntime": _bind(runtime.run_onnx, sessions.onnx_session(path("onnx"))),
     }
-    if litert_file:
-        runners["litert"] = _bind(runtime.run_litert, runtime.litert_interpreter(os.path.join(folder, paths["litert"])))
+    if "litert" in paths:
+        runners["litert"] = _bind(runtime.run_litert, sessions.litert_interpreter(path("litert")))
     try:
-        runners["keras (reloaded)"] = _bind(runtime.run_keras, _load_keras(os.path.join(folder, paths["keras"])))
+        runners["keras (reloaded)"] = _bind(runtime.run_keras, _load_keras(path("keras")))
     except Exception as error:  # an unregistered custom layer, for instance.
         problem = f"generator.keras does not reload ({type(error).__name__}: {str(error).splitlines()[0][:150]})"
         rows.append(parity_module.ParityRow("keras (reloaded)", 0, float("inf"), float("inf"), False, True, problem))
     for name, run in runners.items():
         for batch, feeds, image in expected:
             rows.append(parity_module.compare(name, run(feeds), image, batch))
-    rows = parity_module.merge(rows)
-    check_parity(rows)
+    return parity_module.merge(rows)
 
-    precision_rows = []
-    if precision is not None:
-        from zoo.export.precision import reduce_precision
 
-        relative = f"generator.{precision}.onnx"
-        reduce_precision(onnx_path, os.path.join(folder, relative), precision)
-        paths[f"onnx_{precision}"] = relative
-        session = runtime.onnx_session(os.path.join(folder, relative))
-        for batch, feeds, image in expected:
-            precision_rows.append(
-                parity_module.compare(
-                    f"onnxruntime {precision}", runtime.run_onnx(session, feeds), image, batch, gated=False
-                )
-            )
-        precision_rows = parity_module.merge(precision_rows)
+def _precision_rows(folder, source, relative, precision, expected):
+    """Writes the reduced-precision ONNX file `relative` and returns its (reported) rows."""
+    from zoo.export import runtime
+    from zoo.export.precision import reduce_precision
+    from zoo.sessions import onnx_session
 
-    vector_batch, vector_feeds, vector_image = _test_vector_case(expected)
-    write_test_vectors(folder, vector_feeds, {IMAGE_NAME: vector_image})
-
-    tolerance = {"atol": parity_module.ATOL, "rtol": parity_module.RTOL}
-    manifest = manifest_module.build_manifest(
-        folder,
-        info,
-        opset=opset,
-        target=target.name,
-        parity=rows,
-        tolerance=tolerance,
-        precision_errors=precision_rows,
-        formats=paths,
-        onnx_graph=graph_facts,
-    )
-    manifest_module.write_manifest(folder, manifest)
-    paths["manifest"] = manifest_module.FILENAME
-    return ExportReport(
-        out_dir=folder,
-        rows=rows,
-        precision_rows=precision_rows,
-        paths=paths,
-        opset=opset,
-        target=target.name,
-        tolerance=tolerance,
-        onnx_graph=graph_facts,
-    )
+    reduce_precision(os.path.join(folder, source), os.path.join(folder, relative), precision)
+    session = onnx_session(os.path.join(folder, relative))
+    rows = [
+        parity_module.compare(f"onnxruntime {precision}", runtime.run_onnx(session, feeds), image, batch, gated=False)
+        for batch, feeds, image in expected
+    ]
+    return parity_module.merge(rows)
 
 
 def check_parity(rows):

@@ -19,11 +19,11 @@ runtime must resize the inputs to the batch it runs (`resize_tensor_input`,
 then `allocate_tensors`) before `invoke`; `run` does this when the batch
 changes.
 
-The facts an app needs (the dict `zoo.export.onnx_export.metadata` stores in
-ONNX `metadata_props`) are stored as one JSON entry named `"zoo"` in the
-flatbuffer's `metadata` table (schema `Model.metadata`), written with
-TensorFlow's own `tensorflow.lite.tools.flatbuffer_utils`; `read_metadata`
-reads it back.
+The generator's `GeneratorRecord` (the table the ONNX file stores in its
+`metadata_props`) is stored as one JSON entry named `"zoo"` in the flatbuffer's
+`metadata` table (schema `Model.metadata`, `record.to_litert_metadata()`),
+written with TensorFlow's own `tensorflow.lite.tools.flatbuffer_utils`;
+`read_metadata` reads it back as a dict and `read_record` as the record.
 
 Example:
 
@@ -43,7 +43,7 @@ import tempfile
 import numpy as np
 
 from zoo.errors import ZooError
-from zoo.export.signature import IMAGE_NAME
+from zoo.record import IMAGE_NAME, GeneratorRecord
 
 FILENAME = "generator.tflite"
 METADATA_NAME = "zoo"
@@ -54,7 +54,7 @@ OPS_COMPATIBILITY_URL = "https://ai.google.dev/edge/litert/models/ops_compatibil
 _RESOURCE_VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
 
 
-def convert(function_or_model, info, path):
+def convert(function_or_model, record, path):
     """Converts the traced generator to `generator.tflite` at `path`.
 
     Args:
@@ -62,7 +62,7 @@ def convert(function_or_model, info, path):
             `zoo.export.tracing.serving_function` (what the SavedModel and
             ONNX file are made from), or the traced Keras copy of
             `zoo.export.tracing.export_copy`, which is then traced here.
-        info: the `GeneratorInfo` of the generator.
+        record: the generator's `GeneratorRecord`.
         path: the file to write. It is written through a temporary sibling
             and renamed, so a failure leaves nothing at `path`.
 
@@ -77,21 +77,21 @@ def convert(function_or_model, info, path):
     Example:
 
     >>> copy = tracing.export_copy(info.generator)
-    >>> litert.convert(tracing.serving_function(copy, info), info, "out/generator.tflite")
+    >>> litert.convert(tracing.serving_function(copy, info.record), info.record, "out/generator.tflite")
     """
     from zoo.files import write_bytes_atomically
 
     path = os.path.abspath(os.fspath(path))
-    data = convert_to_bytes(function_or_model, info)
+    data = convert_to_bytes(function_or_model, record)
     write_bytes_atomically(path, data)
     return path
 
 
-def convert_to_bytes(function_or_model, info):
+def convert_to_bytes(function_or_model, record):
     """Like `convert`, but returns the finished flatbuffer as `bytes`."""
     import tensorflow as tf
 
-    concrete = _concrete_function(function_or_model, info)
+    concrete = _concrete_function(function_or_model, record)
     # The converter freezes the weights only when they are tracked as plain
     # `tf.Variable`s; Keras 3 variables (or a Keras model tracked whole) leave
     # VAR_HANDLE/READ_VARIABLE ops that read uninitialised variables (NaN).
@@ -117,15 +117,15 @@ def convert_to_bytes(function_or_model, info):
             f"The LiteRT file reads its weights from resource variables ({', '.join(unfrozen)}) "
             "instead of holding them as constants; nothing was written."
         )
-    return finalize(data, info)
+    return finalize(data, record)
 
 
-def finalize(data, info, extra_metadata=None):
-    """Names the ports `z`(/`label`)/`image` and embeds the metadata; returns bytes.
+def finalize(data, record, extra_metadata=None):
+    """Names the ports `z`(/`label`)/`image` and embeds the record; returns bytes.
 
     Args:
         data: a converted flatbuffer (`bytes`).
-        info: the `GeneratorInfo`.
+        record: the generator's `GeneratorRecord`.
         extra_metadata: more `{key: value}` for the `"zoo"` entry.
 
     Returns:
@@ -135,11 +135,9 @@ def finalize(data, info, extra_metadata=None):
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
-    from zoo.export.onnx_export import metadata
-
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
-    _name_ports(model, info)
-    entry = json.dumps(metadata(info, extra_metadata), sort_keys=True).encode("utf-8")
+    _name_ports(model, record)
+    entry = record.to_litert_metadata(extra_metadata)
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(entry, dtype=np.uint8)
     model.buffers.append(buffer)
@@ -148,12 +146,7 @@ def finalize(data, info, extra_metadata=None):
     item.buffer = len(model.buffers) - 1
     kept = [m for m in (model.metadata or []) if _text(m.name) != METADATA_NAME]
     model.metadata = kept + [item]
-    kind = f"conditional ({info.num_classes} classes)" if info.conditional else "unconditional"
-    model.description = (
-        f"keras-gan-zoo {info.variant or 'GAN'} generator, {kind}: z float32 [batch, {info.latent_dim}]"
-        + (" and label int64 [batch]" if info.conditional else "")
-        + f" -> image float32 [batch, {', '.join(map(str, info.image_shape))}] in [-1, 1]."
-    )
+    model.description = f"keras-gan-zoo {record.describe()}"
     if sys.byteorder == "big":  # read_model_from_bytearray swapped to host order
         flatbuffer_utils.byte_swap_tflite_model_obj(model, "big", "little")
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
@@ -195,6 +188,21 @@ def read_metadata(path_or_bytes):
     return {}
 
 
+def read_record(path_or_bytes):
+    """The `GeneratorRecord` stored in a `.tflite` file's `"zoo"` metadata.
+
+    Raises:
+        ZooError: one line, if the file has no (or a malformed) `"zoo"` entry.
+
+    Example:
+
+    >>> read_record("export/my-cgan/generator.tflite").num_classes
+    10
+    """
+    source = "the LiteRT file" if isinstance(path_or_bytes, (bytes, bytearray, memoryview)) else str(path_or_bytes)
+    return GeneratorRecord.from_litert_metadata(read_metadata(path_or_bytes), source=source)
+
+
 def operator_names(path_or_bytes):
     """Returns the sorted operator names of a `.tflite` file.
 
@@ -228,7 +236,7 @@ def load(path, threads=None):
     Args:
         path: the `.tflite` file.
         threads: CPU threads of the interpreter. Defaults to the number of
-            physical cores (`zoo.export.runtime.physical_cores`).
+            physical cores (`zoo.sessions.physical_cores`).
 
     Returns:
         An `ai_edge_litert.interpreter.Interpreter` with its tensors
@@ -240,7 +248,7 @@ def load(path, threads=None):
     """
     from ai_edge_litert.interpreter import Interpreter
 
-    from zoo.export.runtime import physical_cores
+    from zoo.sessions import physical_cores
 
     with _native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
         interpreter = Interpreter(model_path=os.fspath(path), num_threads=int(threads or physical_cores()))
@@ -294,13 +302,13 @@ def run(interpreter, feeds):
     return np.array(interpreter.get_tensor(output["index"]), dtype=np.float32, copy=True)
 
 
-def _concrete_function(function_or_model, info):
+def _concrete_function(function_or_model, record):
     import keras
 
     from zoo.export import tracing
 
     if isinstance(function_or_model, keras.Model):
-        function_or_model = tracing.serving_function(function_or_model, info)
+        function_or_model = tracing.serving_function(function_or_model, record)
     if hasattr(function_or_model, "get_concrete_function"):
         return function_or_model.get_concrete_function()
     if hasattr(function_or_model, "structured_outputs"):  # already a ConcreteFunction
@@ -372,10 +380,10 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-def _name_ports(model, info):
+def _name_ports(model, record):
     """Names subgraph 0's input tensors `z`(/`label`) and its output `image`."""
     subgraph = model.subgraphs[0]
-    wanted = list(info.input_names)
+    wanted = list(record.input_names)
     by_port = {}
     for position in subgraph.inputs:
         name = _port_name(_text(subgraph.tensors[position].name))

@@ -1,10 +1,16 @@
 """`manifest.json`: the one source of truth about an artifact folder.
 
 It lists every file with its sha256 and size, the io ports, the opset, the
-versions of the tools used, the model facts (variant, `latent_dim`,
-`num_classes`, `image_shape`, output range, data set, training steps) and the
-parity figures. Model cards and the hub read it; nothing parses it back out of a
-README.
+versions of the tools used, the generator's facts (its `GeneratorRecord` as
+`record.to_dict()`, under `"model"`) and the parity figures. Model cards and the
+hub read it; nothing parses it back out of a README. `manifest_record` is the
+one reader of the `"model"` table.
+
+Example:
+
+>>> manifest = read_manifest("export/dcgan-fashion-mnist")
+>>> manifest_record(manifest).latent_dim
+64
 """
 
 import json
@@ -12,9 +18,9 @@ import os
 
 from zoo.errors import ZooError
 from zoo.files import json_default, sha256_file
-from zoo.latent import LATENT_ALGORITHM
+from zoo.hub.layout import MANIFEST as FILENAME
+from zoo.record import GeneratorRecord
 
-FILENAME = "manifest.json"
 FORMAT_VERSION = 1
 
 
@@ -76,12 +82,12 @@ def folder_paths(folder):
     return found
 
 
-def build_manifest(folder, info, *, opset, parity, target="portable", tolerance, precision_errors=None, formats=None, onnx_graph=None):
+def build_manifest(folder, record, *, opset, parity, target="portable", tolerance, precision_errors=None, formats=None, onnx_graph=None):
     """Assembles the manifest dict for the artifact in `folder`.
 
     Args:
         folder: the (temporary) artifact folder, complete but for the manifest.
-        info: the `GeneratorInfo`.
+        record: the generator's `GeneratorRecord`.
         opset: the ONNX opset used.
         target: the ONNX export target (`zoo.export.targets`). Defaults to
             `"portable"`.
@@ -95,21 +101,8 @@ def build_manifest(folder, info, *, opset, parity, target="portable", tolerance,
 
     return {
         "format_version": FORMAT_VERSION,
-        "model": {
-            "variant": info.variant,
-            "latent_dim": info.latent_dim,
-            "latent_distribution": "standard_normal",
-            "latent_algorithm": LATENT_ALGORITHM,
-            "num_classes": info.num_classes,
-            "class_names": info.class_names,
-            "image_shape": list(info.image_shape),
-            "image_layout": "NHWC",
-            "output_range": [-1.0, 1.0],
-            "dataset": info.dataset,
-            "training_steps": info.training_steps,
-            "parameters": int(info.generator.count_params()),
-        },
-        "io": info.io_ports(),
+        "model": record.to_dict(),
+        "io": record.io_ports(),
         "formats": formats or {},
         "opset": opset,
         "onnx_target": target,
@@ -140,8 +133,8 @@ def read_manifest(folder):
 
     Example:
 
-    >>> read_manifest("export/my-dcgan")["model"]["latent_dim"]
-    64
+    >>> read_manifest("export/my-dcgan")["opset"]
+    17
     """
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
@@ -157,6 +150,24 @@ def read_manifest(folder):
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise ZooError(f"{FILENAME}: has no 'files' table; not a zoo export manifest.")
     return manifest
+
+
+def manifest_record(manifest, source=FILENAME):
+    """The `GeneratorRecord` of a manifest's `"model"` table (as any zoo version wrote it).
+
+    Args:
+        manifest: the dict of `read_manifest`.
+        source: what to call the manifest in errors.
+
+    Raises:
+        ZooError: one line, if the table is missing or a fact is malformed.
+
+    Example:
+
+    >>> manifest_record(read_manifest("export/my-cgan")).num_classes
+    10
+    """
+    return GeneratorRecord.from_dict(manifest.get("model"), source=source)
 
 
 def _finite(row):

@@ -3,17 +3,20 @@
 `tf2onnx.convert.from_function` converts the `tf.function` of
 `zoo.export.tracing` (not `from_keras`, which fails on Keras 3 Sequential
 models). The result is then normalised: ports named `z`/`label`/`image`, the
-batch dimension named `batch`, the metadata an app needs stored as
-`metadata_props`, and the model checked with `onnx.checker` (`full_check=True`).
-"""
+batch dimension named `batch`, the generator's `GeneratorRecord` stored as
+`metadata_props` (`record.to_onnx_metadata()`), and the model checked with
+`onnx.checker` (`full_check=True`). `read_record` reads the record back.
 
-import json
+Example:
+
+>>> read_record("export/dcgan-fashion-mnist/generator.onnx").latent_dim
+64
+"""
 
 import onnx
 
 from zoo.errors import ZooError
-from zoo.export.signature import BATCH_DIM, IMAGE_NAME, OUTPUT_RANGE
-from zoo.latent import LATENT_ALGORITHM
+from zoo.record import BATCH_DIM, IMAGE_NAME, GeneratorRecord
 
 MIN_OPSET, MAX_OPSET = 17, 18
 
@@ -39,12 +42,12 @@ def check_opset(opset, target=None):
     return opset
 
 
-def convert(function, info, opset=17):
+def convert(function, record, opset=17):
     """Converts the serving `tf.function` to an `onnx.ModelProto`.
 
     Args:
         function: the traced function of `zoo.export.tracing.serving_function`.
-        info: the `GeneratorInfo`.
+        record: the generator's `GeneratorRecord`.
         opset: ONNX opset, 17 or 18. Defaults to `17`.
 
     Returns:
@@ -55,20 +58,20 @@ def convert(function, info, opset=17):
 
     from zoo.export.tracing import input_signature
 
-    specs = input_signature(info)
+    specs = input_signature(record)
     model, _ = tf2onnx.convert.from_function(
         function, input_signature=specs, opset=check_opset(opset)
     )
-    _name_ports(model, info)
+    _name_ports(model, record)
     return model
 
 
-def _name_ports(model, info):
+def _name_ports(model, record):
     graph = model.graph
     input_names = [port.name for port in graph.input]
-    if sorted(input_names) != sorted(info.input_names):
+    if sorted(input_names) != sorted(record.input_names):
         raise ZooError(
-            f"tf2onnx produced inputs {input_names}, expected {info.input_names}; "
+            f"tf2onnx produced inputs {input_names}, expected {list(record.input_names)}; "
             "the exported interface would not be stable."
         )
     if len(graph.output) != 1:
@@ -80,7 +83,7 @@ def _name_ports(model, info):
         _rename_tensor(graph, output.name, IMAGE_NAME)
     # Inputs in the documented order: z first, then label.
     ports = {port.name: port for port in graph.input}
-    ordered = [onnx.ValueInfoProto.FromString(ports[name].SerializeToString()) for name in info.input_names]
+    ordered = [onnx.ValueInfoProto.FromString(ports[name].SerializeToString()) for name in record.input_names]
     del graph.input[:]
     graph.input.extend(ordered)
     for port in list(graph.input) + list(graph.output):
@@ -99,59 +102,24 @@ def _rename_tensor(graph, old, new):
             port.name = new
 
 
-def metadata(info, extra=None):
-    """Returns the `metadata_props` of an exported generator as a str dict.
+def finalize(model, record, extra_metadata=None):
+    """Stores the record's metadata, its doc string and the producer on `model` (in place).
 
-    Scalars are plain strings (`"64"`, `"dcgan"`); lists are JSON
-    (`"[28, 28, 1]"`); `num_classes` is `"none"` for an unconditional model.
-    Keys that are unknown (e.g. `dataset`) are left out.
-
-    Example:
-
-    >>> metadata(info)["image_shape"]
-    '[28, 28, 1]'
+    Args:
+        model: the converted `onnx.ModelProto`.
+        record: the generator's `GeneratorRecord`.
+        extra_metadata: more `{key: value}` entries (e.g. the export target).
     """
     from zoo import __version__
 
-    props = {
-        "zoo_version": __version__,
-        "variant": info.variant,
-        "latent_dim": str(info.latent_dim),
-        "latent_distribution": "standard_normal",
-        "latent_algorithm": LATENT_ALGORITHM,  # how zoo.latent draws z for a seed
-        "num_classes": "none" if info.num_classes is None else str(info.num_classes),
-        "conditional": "true" if info.conditional else "false",
-        "image_shape": json.dumps(list(info.image_shape)),
-        "image_layout": "NHWC",
-        "output_range": json.dumps(list(OUTPUT_RANGE)),
-        "inputs": ",".join(info.input_names),
-        "outputs": IMAGE_NAME,
-        "precision": "fp32",
-        "class_names": None if info.class_names is None else json.dumps(info.class_names),
-        "dataset": info.dataset,
-        "training_steps": None if info.training_steps is None else str(info.training_steps),
-    }
-    props.update(extra or {})
-    return {key: str(value) for key, value in props.items() if value is not None}
-
-
-def finalize(model, info, extra_metadata=None):
-    """Stores the metadata, a doc string and the producer on `model` (in place)."""
-    from zoo import __version__
-
     del model.metadata_props[:]
-    onnx.helper.set_model_props(model, metadata(info, extra_metadata))
+    onnx.helper.set_model_props(model, record.to_onnx_metadata(extra_metadata))
     # tf2onnx writes "converted from b'__inference_generate_N'", N a per-process trace
     # counter: the same generator would give other bytes on every export.
     model.graph.doc_string = ""
     model.producer_name = "keras-gan-zoo"
     model.producer_version = __version__
-    kind = f"conditional ({info.num_classes} classes)" if info.conditional else "unconditional"
-    model.doc_string = (
-        f"{info.variant or 'GAN'} generator, {kind}: z float32 [batch, {info.latent_dim}]"
-        + (" and label int64 [batch]" if info.conditional else "")
-        + f" -> image float32 [batch, {', '.join(map(str, info.image_shape))}] in [-1, 1]."
-    )
+    model.doc_string = record.describe()
     return model
 
 
@@ -176,6 +144,33 @@ def read_metadata(path_or_model):
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(str(path_or_model), load_external_data=False)
     return {prop.key: prop.value for prop in model.metadata_props}
+
+
+def read_record(path_or_model):
+    """The `GeneratorRecord` stored in an ONNX file or model, checked against its ports.
+
+    Facts an older export left out are taken from the graph's ports.
+
+    Raises:
+        ZooError: one line, if the metadata are malformed or contradict the graph.
+
+    Example:
+
+    >>> read_record("export/my-cgan/generator.onnx").num_classes
+    10
+    """
+    model = path_or_model
+    source = "generator.onnx" if isinstance(model, onnx.ModelProto) else str(path_or_model)
+    if not isinstance(model, onnx.ModelProto):
+        model = onnx.load(str(path_or_model), load_external_data=False)
+    inputs = {port.name: _dims(port) for port in model.graph.input}
+    image = next((port for port in model.graph.output if port.name == IMAGE_NAME), model.graph.output[0])
+    return GeneratorRecord.from_onnx_metadata(read_metadata(model), inputs, _dims(image), source=source)
+
+
+def _dims(port):
+    """A port's shape: ints for fixed dimensions, names (or `None`) for dynamic ones."""
+    return [dim.dim_value if dim.HasField("dim_value") else (dim.dim_param or None) for dim in port.type.tensor_type.shape.dim]
 
 
 def op_counts(model):

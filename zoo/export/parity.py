@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from zoo.export.signature import LABEL_NAME, LATENT_NAME
+from zoo.record import LABEL_NAME, LATENT_NAME
 from zoo.latent import sample_latent
 
 ATOL = 1e-5
@@ -46,12 +46,17 @@ class ParityRow:
     problem: str = ""
 
 
-def parity_cases(info, batch_sizes=(1, 7, 64), seed=0):
+def parity_cases(record, batch_sizes=(1, 7, 64), seed=0):
     """Returns `[(batch_size, feeds)]`, feeds by port name (z float32, label int64).
+
+    Args:
+        record: the generator's `GeneratorRecord`.
+        batch_sizes: the batch sizes to check.
+        seed: seed of the first batch (each next batch adds one).
 
     Example:
 
-    >>> [(b, feeds["z"].shape) for b, feeds in parity_cases(info, (1, 7))]
+    >>> [(b, feeds["z"].shape) for b, feeds in parity_cases(info.record, (1, 7))]
     [(1, (1, 64)), (7, (7, 64))]
     """
     batch_sizes = [int(b) for b in batch_sizes]
@@ -61,21 +66,21 @@ def parity_cases(info, batch_sizes=(1, 7, 64), seed=0):
         raise ZooError(
             f"batch_sizes must be positive integers. Received: batch_sizes={batch_sizes!r}."
         )
-    cases = [(b, make_feeds(info, b, seed + index)) for index, b in enumerate(batch_sizes)]
-    if info.conditional and max(batch_sizes) < info.num_classes:
-        cases.append((info.num_classes, make_feeds(info, info.num_classes, seed + len(cases))))
+    cases = [(b, make_feeds(record, b, seed + index)) for index, b in enumerate(batch_sizes)]
+    if record.conditional and max(batch_sizes) < record.num_classes:
+        cases.append((record.num_classes, make_feeds(record, record.num_classes, seed + len(cases))))
     return cases
 
 
-def make_feeds(info, batch_size, seed):
-    """One batch of fixed and random inputs for the generator described by `info`."""
-    z = sample_latent(batch_size, info.latent_dim, seed)
+def make_feeds(record, batch_size, seed):
+    """One batch of fixed and random inputs for the generator `record` describes."""
+    z = sample_latent(batch_size, record.latent_dim, seed)
     z[0] = 0.0
     if batch_size > 1:
-        z[1] = np.linspace(-3.0, 3.0, info.latent_dim, dtype=np.float32)
+        z[1] = np.linspace(-3.0, 3.0, record.latent_dim, dtype=np.float32)
     feeds = {LATENT_NAME: z}
-    if info.conditional:
-        feeds[LABEL_NAME] = (np.arange(batch_size, dtype=np.int64) + seed) % info.num_classes
+    if record.conditional:
+        feeds[LABEL_NAME] = (np.arange(batch_size, dtype=np.int64) + seed) % record.num_classes
     return feeds
 
 

@@ -1,82 +1,23 @@
-"""Running an exported generator in each format, fed by port name.
+"""Running an exported generator in each format on one set of feeds (the parity gate, `zoo verify`).
 
-`onnx_session` uses the settings that are fastest for small generators on small
-CPUs: all onnxruntime graph optimizations (`ORT_ENABLE_ALL`, which also
-re-lays convolutions out in the blocked NCHWc format), one intra-op thread per
-physical core and sequential execution. Every runner takes the same feeds
-`{"z": float32, "label": int64}` and returns the float32 `image` as NumPy.
-`run_litert` runs `generator.tflite` in `ai_edge_litert`'s interpreter
-(`zoo.export.litert`), resizing its dynamic batch dimension to each batch.
+Every runner takes the same feeds `{"z": float32, "label": int64}` by port name
+and returns the float32 `image` as NumPy. They run fixed inputs through a
+session or model opened elsewhere: onnxruntime sessions and LiteRT interpreters
+come from `zoo.sessions` (the one place that opens them), the SavedModel from
+`load_saved_model`. Drawing images for a seed is `zoo.sampling.Sampler`'s job,
+not theirs.
+
+Example:
+
+>>> from zoo.sessions import onnx_session
+>>> image = run_onnx(onnx_session("export/my-dcgan/generator.onnx"), {"z": z})
 """
 
 import os
 
 import numpy as np
 
-from zoo.export.signature import IMAGE_NAME, LABEL_NAME, LATENT_NAME
-
-
-def physical_cores():
-    """Returns the number of physical CPU cores this process may use (>= 1)."""
-    try:
-        import psutil
-
-        count = psutil.cpu_count(logical=False)
-        if count:
-            return int(count)
-    except ImportError:
-        pass
-    cores = set()
-    try:
-        with open("/proc/cpuinfo") as file:
-            physical = core = None
-            for line in file:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "physical id":
-                    physical = value.strip()
-                elif key == "core id":
-                    core = value.strip()
-                elif not line.strip() and core is not None:
-                    cores.add((physical, core))
-                    physical = core = None
-            if core is not None:
-                cores.add((physical, core))
-    except OSError:
-        pass
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(len(cores) or available or 1, available or 1))
-
-
-def session_options(threads=None):
-    """onnxruntime `SessionOptions` for generator inference on CPU.
-
-    Args:
-        threads: intra-op threads. Defaults to the number of physical cores.
-
-    Example:
-
-    >>> session = onnxruntime.InferenceSession("generator.onnx", session_options())
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = int(threads or physical_cores())
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return options
-
-
-def onnx_session(path_or_bytes, threads=None):
-    """Opens an onnxruntime CPU session on an ONNX file (path) or its bytes."""
-    import onnxruntime as ort
-
-    source = path_or_bytes if isinstance(path_or_bytes, bytes) else os.fspath(path_or_bytes)
-    return ort.InferenceSession(
-        source, session_options(threads), providers=["CPUExecutionProvider"]
-    )
+from zoo.record import IMAGE_NAME, LABEL_NAME, LATENT_NAME
 
 
 def run_onnx(session, feeds):
@@ -119,15 +60,11 @@ def run_keras(generator, feeds):
     return np.asarray(keras.ops.convert_to_numpy(image))
 
 
-def litert_interpreter(path, threads=None):
-    """Opens a `.tflite` file in `ai_edge_litert`'s interpreter (see `zoo.export.litert.load`)."""
-    from zoo.export import litert
-
-    return litert.load(path, threads)
-
-
 def run_litert(interpreter, feeds):
-    """Runs a LiteRT interpreter on `feeds` (by name, any batch size); returns `image`."""
+    """Runs a LiteRT interpreter on `feeds` (by name, any batch size); returns `image`.
+
+    The interpreter comes from `zoo.sessions.litert_interpreter`.
+    """
     from zoo.export import litert
 
     return litert.run(interpreter, feeds)

@@ -1,77 +1,41 @@
-"""What an exported generator looks like from outside: its ports and facts.
+"""What is exported: a checked generator and its `GeneratorRecord`.
 
 Every exported generator, whatever its variant, has the same interface in every
 format: input `z` float32 `[batch, latent_dim]`, for conditional models input
 `label` int64 `[batch]`, and output `image` float32 `[batch, H, W, C]` in
-[-1, 1]. This module finds the generator in what the user passed (a `zoo.GAN` or
-a generator-only `keras.Model`), checks it has that interface, and describes it.
+[-1, 1] (the port names and ranges are `zoo.record`'s). `resolve_generator`
+finds the generator in what the user passed (a `zoo.GAN` or a generator-only
+`keras.Model`), checks it has that interface, and pairs it with its record,
+from which every file of the export takes its facts.
+
+Example:
+
+>>> info = resolve_generator(zoo.create("cgan"), class_names=names)
+>>> info.record.input_names
+('z', 'label')
 """
 
 import dataclasses
 
 from zoo.errors import ZooError
-
-LATENT_NAME = "z"
-LABEL_NAME = "label"
-IMAGE_NAME = "image"
-BATCH_DIM = "batch"
-OUTPUT_RANGE = (-1.0, 1.0)
+from zoo.record import BATCH_DIM, OUTPUT_RANGE  # noqa: F401 (their old home; zoo.record holds them)
+from zoo.record import IMAGE_NAME, LABEL_NAME, LATENT_NAME, GeneratorRecord
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class GeneratorInfo:
-    """A generator to export and the facts that go into its manifest.
+    """A generator to export and its record.
 
     Attributes:
         generator: the functional `keras.Model` (inputs `z`(/`label`), output
             `image`).
-        latent_dim: size of `z`.
-        num_classes: number of classes, or `None` for an unconditional model.
-        image_shape: `(H, W, C)` of the output.
-        variant: registered variant name, or `None` if unknown.
-        class_names: list of `num_classes` names, or `None`.
-        dataset: name of the training data set, or `None`.
-        training_steps: generator updates done in training, or `None`.
+        record: its `zoo.record.GeneratorRecord` (latent size, classes, image
+            shape, variant, data set, training steps, parameters), the facts
+            every file of the export stores.
     """
 
     generator: object
-    latent_dim: int
-    num_classes: object = None
-    image_shape: tuple = ()
-    variant: object = None
-    class_names: object = None
-    dataset: object = None
-    training_steps: object = None
-
-    @property
-    def conditional(self):
-        return self.num_classes is not None
-
-    @property
-    def input_names(self):
-        return [LATENT_NAME, LABEL_NAME] if self.conditional else [LATENT_NAME]
-
-    def io_ports(self):
-        """Returns the stable interface as `{"inputs": [...], "outputs": [...]}`.
-
-        Each port is `{"name", "dtype", "shape"}` with `"batch"` for the
-        dynamic batch dimension.
-        """
-        inputs = [
-            {"name": LATENT_NAME, "dtype": "float32", "shape": [BATCH_DIM, self.latent_dim]}
-        ]
-        if self.conditional:
-            inputs.append({"name": LABEL_NAME, "dtype": "int64", "shape": [BATCH_DIM]})
-        outputs = [
-            {
-                "name": IMAGE_NAME,
-                "dtype": "float32",
-                "shape": [BATCH_DIM, *self.image_shape],
-                "range": list(OUTPUT_RANGE),
-                "layout": "NHWC",
-            }
-        ]
-        return {"inputs": inputs, "outputs": outputs}
+    record: GeneratorRecord
 
 
 def resolve_generator(model, *, class_names=None, dataset=None, training_steps=None):
@@ -91,57 +55,35 @@ def resolve_generator(model, *, class_names=None, dataset=None, training_steps=N
     Example:
 
     >>> info = resolve_generator(zoo.create("cgan"))
-    >>> info.input_names
-    ['z', 'label']
+    >>> info.record.input_names
+    ('z', 'label')
     """
     import keras
 
     from zoo.gan import GAN
 
-    variant = None
     if isinstance(model, GAN):
         generator = model.inference_generator
-        variant = model.variant
-        num_classes = model.num_classes
-        latent_dim = model.latent_dim
-        dataset = dataset if dataset is not None else getattr(model, "dataset", None)
-        if class_names is None:
-            class_names = getattr(model, "class_names", None)
-        if training_steps is None and model.g_optimizer is not None:
-            steps = int(model.g_optimizer.iterations.numpy())
-            training_steps = steps if steps > 0 else None
         _check_generator(generator, "the GAN's generator")
+        record = model.record  # training_steps: the generator optimizer's updates, if any
     elif isinstance(model, keras.Model):
         _check_not_discriminator(model)
         _check_generator(model, f"model '{model.name}'")
         generator = model
-        latent_dim = int(generator.inputs[_input_index(generator, LATENT_NAME)].shape[-1])
-        num_classes = _infer_num_classes(generator)
+        record = GeneratorRecord(
+            latent_dim=int(generator.inputs[_input_index(generator, LATENT_NAME)].shape[-1]),
+            image_shape=tuple(int(d) for d in generator.output.shape[1:]),
+            num_classes=_infer_num_classes(generator),
+            parameters=int(generator.count_params()),
+        )
     else:
         raise ZooError(
             "export needs a zoo.GAN or a generator keras.Model. "
             f"Received: model of type {type(model).__name__}."
         )
-    image_shape = tuple(int(d) for d in generator.output.shape[1:])
-    if class_names is not None:
-        class_names = [str(name) for name in class_names]
-        if num_classes is None or len(class_names) != num_classes:
-            raise ZooError(
-                f"class_names must hold one name per class ({num_classes or 0}). "
-                f"Received: {len(class_names)} class names."
-            )
-    if training_steps is not None:
-        training_steps = int(training_steps)
-    return GeneratorInfo(
-        generator=generator,
-        latent_dim=int(latent_dim),
-        num_classes=num_classes,
-        image_shape=image_shape,
-        variant=variant,
-        class_names=class_names,
-        dataset=dataset,
-        training_steps=training_steps,
-    )
+    given = {"class_names": class_names, "dataset": dataset, "training_steps": training_steps}
+    changes = {key: value for key, value in given.items() if value is not None}
+    return GeneratorInfo(generator=generator, record=record.replace(**changes))
 
 
 def _input_index(model, name):

@@ -21,7 +21,7 @@ user's generator, so these substitutions cannot silently change an image.
 import keras
 import tensorflow as tf
 
-from zoo.export.signature import IMAGE_NAME, LABEL_NAME, LATENT_NAME
+from zoo.record import IMAGE_NAME, LABEL_NAME, LATENT_NAME
 
 
 class NearestUpsampling(keras.layers.Layer):
@@ -114,32 +114,29 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
-def input_signature(info):
-    """Named `tf.TensorSpec`s of the stable interface, in port order."""
-    specs = [tf.TensorSpec([None, info.latent_dim], tf.float32, name=LATENT_NAME)]
-    if info.conditional:
-        specs.append(tf.TensorSpec([None], tf.int64, name=LABEL_NAME))
-    return specs
+def input_signature(record):
+    """Named `tf.TensorSpec`s of the stable interface (`record.saved_model_signature()`), in port order."""
+    return [tf.TensorSpec(shape, dtype, name=name) for name, dtype, shape in record.saved_model_signature()]
 
 
-def serving_function(model, info):
+def serving_function(model, record):
     """Traces `model` as `fn(z[, label]) -> {"image": ...}` in inference mode.
 
     Args:
         model: the generator copy to trace (see `export_copy`).
-        info: the `GeneratorInfo` describing the interface.
+        record: the generator's `GeneratorRecord`, which fixes the interface.
 
     Returns:
         A `tf.function` with a fixed, named input signature.
 
     Example:
 
-    >>> fn = serving_function(export_copy(info.generator), info)
+    >>> fn = serving_function(export_copy(info.generator), info.record)
     >>> fn(z=tf.zeros([2, 64]))["image"].shape
     TensorShape([2, 28, 28, 1])
     """
-    specs = input_signature(info)
-    if info.conditional:
+    specs = input_signature(record)
+    if record.conditional:
 
         @tf.function(input_signature=specs)
         def generate(z, label):

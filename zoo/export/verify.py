@@ -29,7 +29,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.export import manifest as manifest_module
-from zoo.export.signature import IMAGE_NAME
+from zoo.record import IMAGE_NAME
 from zoo.files import sha256_file
 from zoo.hub import layout
 
@@ -121,7 +121,12 @@ def verify_artifact(folder, *, tolerance=TOLERANCE, runtimes=None):
     if layout_failures:
         report.skipped.append("replay: manifest.json's layout is unsafe, so no model file was loaded")
         return report
+    _replay(folder, manifest, bad_files, rebuilt, runtimes, tolerance, report)
+    return report
 
+
+def _replay(folder, manifest, bad_files, rebuilt, runtimes, tolerance, report):
+    """Runs `test_data_set_0`'s inputs through each runtime and compares the outputs, into `report`."""
     from zoo.export.test_vectors import FOLDER, load_test_vectors
 
     try:
@@ -129,11 +134,10 @@ def verify_artifact(folder, *, tolerance=TOLERANCE, runtimes=None):
     except ZooError as error:
         if not any(name.startswith(FOLDER + "/") for name in bad_files):
             report.failures.append(str(error))
-        return report
+        return
     if IMAGE_NAME not in outputs:
         report.failures.append(f"{FOLDER}/output_0.pb: holds '{next(iter(outputs))}', not 'image'.")
-        return report
-    expected = outputs[IMAGE_NAME]
+        return
     formats = layout.format_paths(manifest)
     if runtimes is None:
         runtimes = ("onnxruntime", "savedmodel") + (("litert",) if "litert" in formats else ())
@@ -146,30 +150,35 @@ def verify_artifact(folder, *, tolerance=TOLERANCE, runtimes=None):
         key, default = RUNTIME_FILES[runtime]
         if runtime == "litert" and key not in formats:
             report.skipped.append("litert: this folder ships no generator.tflite (exported before LiteRT support)")
-            continue
-        if runtime == "savedmodel" and key not in formats and not rebuilt:
-            report.skipped.append(f"savedmodel: not shipped in this folder ({manifest.get('published', {}).get('saved_model', 'see manifest.json')})")
-            continue
-        relative = formats.get(key, default)
-        try:
-            actual = _run(runtime, os.path.join(folder, relative), inputs)
-        except Exception as error:  # a corrupt file raises many types.
-            first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-            report.failures.append(f"{relative}: {runtime} could not run it ({first}).")
-            continue
-        if actual.shape != expected.shape or actual.dtype != np.float32:
-            report.failures.append(
-                f"{relative}: {runtime} returned {actual.dtype} {actual.shape}, expected float32 {expected.shape}."
-            )
-            continue
-        error = np.abs(actual.astype(np.float64) - expected)
-        report.errors[runtime] = float(error.max())
-        if not (error <= tolerance + tolerance * np.abs(expected)).all():
-            report.failures.append(
-                f"{relative}: {runtime} output differs from {FOLDER}/output_0.pb "
-                f"(max abs error {error.max():.3g} > {tolerance:g})."
-            )
-    return report
+        elif runtime == "savedmodel" and key not in formats and not rebuilt:
+            shipped = manifest.get("published", {}).get("saved_model", "see manifest.json")
+            report.skipped.append(f"savedmodel: not shipped in this folder ({shipped})")
+        else:
+            _replay_one(runtime, formats.get(key, default), folder, inputs, outputs[IMAGE_NAME], tolerance, report)
+
+
+def _replay_one(runtime, relative, folder, inputs, expected, tolerance, report):
+    """Runs one runtime on the test inputs; records its error or a failure line in `report`."""
+    from zoo.export.test_vectors import FOLDER
+
+    try:
+        actual = _run(runtime, os.path.join(folder, relative), inputs)
+    except Exception as error:  # a corrupt file raises many types.
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        report.failures.append(f"{relative}: {runtime} could not run it ({first}).")
+        return
+    if actual.shape != expected.shape or actual.dtype != np.float32:
+        report.failures.append(
+            f"{relative}: {runtime} returned {actual.dtype} {actual.shape}, expected float32 {expected.shape}."
+        )
+        return
+    error = np.abs(actual.astype(np.float64) - expected)
+    report.errors[runtime] = float(error.max())
+    if not (error <= tolerance + tolerance * np.abs(expected)).all():
+        report.failures.append(
+            f"{relative}: {runtime} output differs from {FOLDER}/output_0.pb "
+            f"(max abs error {error.max():.3g} > {tolerance:g})."
+        )
 
 
 def _check_files(folder, files, report):
@@ -256,16 +265,17 @@ def _inside(path, root):
 
 
 def _run(runtime, path, inputs):
+    from zoo import sessions
     from zoo.export import runtime as runtime_module
 
     if runtime == "onnxruntime":
-        return runtime_module.run_onnx(runtime_module.onnx_session(path), inputs)
+        return runtime_module.run_onnx(sessions.onnx_session(path), inputs)
     if runtime == "savedmodel":
         if path.endswith(".zip"):  # a published folder ships saved_model/ zipped (`zoo publish`)
             return _run_zipped_saved_model(path, inputs)
         return runtime_module.run_saved_model(runtime_module.load_saved_model(path), inputs)
     if runtime == "litert":
-        return runtime_module.run_litert(runtime_module.litert_interpreter(path), inputs)
+        return runtime_module.run_litert(sessions.litert_interpreter(path), inputs)
     raise ZooError(f"Unknown runtime '{runtime}'. Available: {', '.join(RUNTIME_FILES)}.")
 
 
