@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from zoo import data
+from zoo.data import arrays, locate
 from zoo.errors import ZooError
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
@@ -36,7 +37,7 @@ def offline(monkeypatch):
 
 @pytest.fixture
 def no_system_dirs(monkeypatch):
-    monkeypatch.setattr(data, "SYSTEM_DATA_DIRS", {})
+    monkeypatch.setattr(locate, "SYSTEM_DATA_DIRS", {})
 
 
 def link_fashion_files(folder):
@@ -212,7 +213,7 @@ def test_uncompressed_idx_files(tmp_path, no_system_dirs):
 def test_folder_named_after_another_data_set_is_not_used(tmp_path, monkeypatch):
     link_fashion_files(tmp_path / "fashion-mnist")
     monkeypatch.setenv("ZOO_DATA_DIR", str(tmp_path / "fashion-mnist"))
-    monkeypatch.setattr(data, "SYSTEM_DATA_DIRS", {"mnist": ()})
+    monkeypatch.setattr(locate, "SYSTEM_DATA_DIRS", {"mnist": ()})
     with pytest.raises(ZooError, match="'mnist'"):
         data.load_arrays("mnist")
 
@@ -223,7 +224,7 @@ def test_folder_named_after_another_data_set_is_not_used(tmp_path, monkeypatch):
 def test_missing_mnist_gives_one_line_error(tmp_path, monkeypatch):
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setattr(data, "SYSTEM_DATA_DIRS", {"mnist": (str(empty),)})
+    monkeypatch.setattr(locate, "SYSTEM_DATA_DIRS", {"mnist": (str(empty),)})
     with pytest.raises(ZooError) as caught:
         data.load("mnist")
     message = str(caught.value)
@@ -242,7 +243,7 @@ def test_tfds_failure_falls_through_to_error(monkeypatch, no_system_dirs):
     def fail(name, split, data_dir):
         raise ConnectionError("no network\nat all")
 
-    monkeypatch.setattr(data, "_read_tfds", fail)
+    monkeypatch.setattr(arrays, "read_tfds", fail)
     assert data.info("mnist").source == "tfds"
     with pytest.raises(ZooError) as caught:
         data.load_arrays("mnist")

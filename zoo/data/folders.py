@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.data.formats import _one_line
+from zoo.data.formats import one_line
 from zoo.errors import ZooError
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -26,7 +26,7 @@ def _list_images(folder):
     return paths
 
 
-def _scan_folder(folder):
+def scan_folder(folder):
     """Returns `(image paths, class names or None)`.
 
     Subfolders holding images are classes; without such subfolders the
@@ -54,7 +54,7 @@ def _scan_folder(folder):
     return paths, None
 
 
-def _first_image_shape(path):
+def first_image_shape(path):
     """Returns `(height, width, channels)` of an image file (1 channel for
     grayscale modes, else 3)."""
     from PIL import Image
@@ -65,16 +65,16 @@ def _first_image_shape(path):
             mode = image.mode
     except OSError as error:
         raise ZooError(
-            f"{path} is not a readable image ({_one_line(error)}). Remove or "
+            f"{path} is not a readable image ({one_line(error)}). Remove or "
             "replace it."
         ) from error
     return height, width, 1 if mode in _GRAYSCALE_MODES else 3
 
 
-def _folder_dataset(folder, size=None):
+def folder_dataset(folder, size=None):
     """Returns `(unbatched uint8 dataset, number of images, has labels)`."""
-    paths, class_names = _scan_folder(folder)
-    height, width, channels = _first_image_shape(paths[0])
+    paths, class_names = scan_folder(folder)
+    height, width, channels = first_image_shape(paths[0])
     if size is not None:
         (height, width), channels = size[0], size[1] or channels
     dataset = keras.utils.image_dataset_from_directory(
@@ -101,8 +101,9 @@ def _folder_dataset(folder, size=None):
     return dataset, len(paths), class_names is not None
 
 
-def _folder_arrays(folder):
-    dataset, _, has_labels = _folder_dataset(folder)
+def folder_arrays(folder):
+    """Returns `(uint8 images (N, H, W, C), int32 labels (N,) or None)` of a folder of images."""
+    dataset, _, has_labels = folder_dataset(folder)
     chunks = list(dataset.batch(1024).as_numpy_iterator())
     if has_labels:
         images = np.concatenate([images for images, _ in chunks])

@@ -13,21 +13,21 @@ import numpy as np
 
 from zoo.errors import ZooError
 
-_IDX_STEMS = {
+IDX_STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _IDX_IMAGES_MAGIC = 0x00000803
 _IDX_LABELS_MAGIC = 0x00000801
 
-_CIFAR_FOLDER = "cifar-10-batches-py"
-_CIFAR_FILES = {
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_FILES = {
     "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
     "test": ("test_batch",),
 }
 
 
-def _idx_path(folder, stem):
+def idx_path(folder, stem):
     """Returns the path of an IDX file (gzipped or not), or `None`."""
     dotted = stem.replace("-idx", ".idx")  # e.g. train-images.idx3-ubyte
     for file_name in (stem + ".gz", stem, dotted + ".gz", dotted):
@@ -37,18 +37,19 @@ def _idx_path(folder, stem):
     return None
 
 
-def _one_line(error):
+def one_line(error):
+    """`error` as one line of at most ~200 characters, prefixed by its type, for a `ZooError` message."""
     text = " ".join(str(error).split())
     if len(text) > 200:
         text = text[:197] + "..."
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-
-def _read_idx_split(folder, split):
-    images_stem, labels_stem = _IDX_STEMS[split]
-    images_path = _idx_path(folder, images_stem)
-    labels_path = _idx_path(folder, labels_stem)
+def read_idx_split(folder, split):
+    """Reads a split's IDX images and labels in `folder`: `(uint8 (N, H, W, 1), int32 (N,))`."""
+    images_stem, labels_stem = IDX_STEMS[split]
+    images_path = idx_path(folder, images_stem)
+    labels_path = idx_path(folder, labels_stem)
     images = _read_idx(images_path, _IDX_IMAGES_MAGIC)
     labels = _read_idx(labels_path, _IDX_LABELS_MAGIC)
     if len(images) != len(labels):
@@ -80,7 +81,7 @@ def _read_idx(path, expected_magic):
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as error:
-        raise invalid(_one_line(error)) from error
+        raise invalid(one_line(error)) from error
 
     if len(raw) < 4:
         raise invalid(f"only {len(raw)} bytes")
@@ -125,10 +126,11 @@ class _CifarUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _read_cifar_split(folder, split):
+def read_cifar_split(folder, split):
+    """Reads a split's CIFAR-10 batches in `folder`: `(uint8 (N, 32, 32, 3), int32 (N,))`."""
     parts = [
         _read_cifar_batch(os.path.join(folder, file_name))
-        for file_name in _CIFAR_FILES[split]
+        for file_name in CIFAR_FILES[split]
     ]
     images = np.concatenate([images for images, _ in parts])
     labels = np.concatenate([labels for _, labels in parts])
@@ -152,7 +154,7 @@ def _read_cifar_batch(path):
         data = np.asarray(batch[b"data"])
         labels = np.asarray(batch[b"labels"])
     except Exception as error:  # Unpickling can fail in many ways.
-        raise invalid(_one_line(error)) from error
+        raise invalid(one_line(error)) from error
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise invalid(f"data is {data.dtype} {data.shape}, expected uint8 (N, 3072)")
     if labels.shape != (len(data),):
