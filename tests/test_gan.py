@@ -1,19 +1,18 @@
 """One sweep over every registered variant, plus the base class's contracts."""
 
-import inspect
-
 import keras
 import numpy as np
 import pytest
 
 import zoo
 from zoo.errors import ZooError
+from zoo.registry import variant_record
 
 VARIANTS = zoo.list_variants()
 
 
 def is_conditional(name):
-    return "num_classes" in inspect.signature(zoo.get_variant(name)).parameters
+    return variant_record(name).conditional
 
 
 def labels_for(name, n):
@@ -109,6 +108,38 @@ def test_cgan_output_depends_on_the_label(trained):
     zeros = gan.generate(8, labels=0, seed=1)
     sevens = gan.generate(8, labels=7, seed=1)
     assert np.abs(zeros - sevens).mean() > 1e-3
+
+
+def test_record_and_generate_go_through_the_sampler(trained):
+    from zoo.sampling import Sampler
+
+    gan = trained["cgan"][0]
+    record = gan.record
+    assert (record.latent_dim, record.image_shape, record.num_classes) == (64, (28, 28, 1), 10)
+    assert record.variant == "cgan" and record.training_steps == 3
+    assert record.parameters == gan.inference_generator.count_params()
+    assert zoo.create("dcgan").record.training_steps is None  # not compiled, not trained
+    labels = [k % 10 for k in range(10)]
+    expected = Sampler.from_keras(gan).generate(10, labels=labels, seed=5)
+    np.testing.assert_array_equal(gan.generate(10, labels=labels, seed=5), expected)
+    # The batch size does not change the images.
+    np.testing.assert_array_equal(gan.generate(10, labels=labels, seed=5, batch_size=3), expected)
+
+
+def test_load_sampler_draws_from_a_generator_only_keras_file(trained, tmp_path, monkeypatch):
+    from zoo.loading import GeneratorSampler, load_sampler
+    from zoo.sampling import Sampler
+
+    gan = trained["cgan"][0]
+    gan.inference_generator.save(tmp_path / "generator.keras")
+    sampler = load_sampler(tmp_path / "generator.keras")
+    assert isinstance(sampler, Sampler) and (sampler.latent_dim, sampler.num_classes) == (64, 10)
+    np.testing.assert_array_equal(sampler.generate(4, labels=2, seed=1), gan.generate(4, labels=2, seed=1))
+    # The old class still works, with a warning the first time.
+    monkeypatch.setattr(GeneratorSampler, "_warned", False)
+    with pytest.warns(DeprecationWarning, match="Sampler.from_keras"):
+        old = GeneratorSampler(gan.inference_generator, 64, 10)
+    np.testing.assert_array_equal(old.generate(4, labels=2, seed=1, batch_size=3), gan.generate(4, labels=2, seed=1))
 
 
 def test_d_steps_runs_more_discriminator_updates(fashion_batches):

@@ -162,11 +162,13 @@ def test_pixels_and_grids_equal_zoo_images():
     ])
     got = node("page_functions.mjs", {"call": "uint8", "values": values.tolist(), "range": [-1, 1]})
     np.testing.assert_array_equal(np.uint8(got), to_uint8(values))
-    # Another output range, as OnnxGenerator converts it.
-    from zoo.serving.runtime import _range_to_uint8
+    # Another output range, as the Sampler behind OnnxGenerator converts it.
+    from zoo.record import GeneratorRecord
+    from zoo.sampling import Sampler
 
+    zero_one = Sampler(None, GeneratorRecord(latent_dim=1, image_shape=(1, 1, 1), output_range=(0.0, 1.0)))
     got = node("page_functions.mjs", {"call": "uint8", "values": values.tolist(), "range": [0, 1]})
-    np.testing.assert_array_equal(np.uint8(got), _range_to_uint8(0.0, 1.0)(values))
+    np.testing.assert_array_equal(np.uint8(got), zero_one.to_uint8(values))
 
     for n, channels, columns, padding in [(5, 1, None, 2), (16, 3, None, 2), (7, 1, 7, 0)]:
         images = rng.integers(0, 256, (n, 4, 3, channels), dtype=np.uint8)
@@ -181,14 +183,14 @@ def test_pixels_and_grids_equal_zoo_images():
         np.testing.assert_array_equal(rgba[..., :3], rgb)
 
 
-def test_walk_latents_match_onnx_generator_walk():
-    from zoo.serving.runtime import OnnxGenerator
+def test_walk_latents_match_the_sampler_walk():
+    """`Sampler.walk` (what `OnnxGenerator.walk` and the server run) equals the page's walk."""
+    from zoo.record import GeneratorRecord
+    from zoo.sampling import Sampler
 
-    walker = OnnxGenerator.__new__(OnnxGenerator)
-    walker.metadata = type("M", (), {"latent_dim": 64})()
-    walker.latents = lambda n, seed: sample_latent(n, 64, seed)
+    walker = Sampler(None, GeneratorRecord(latent_dim=64, image_shape=(1, 1, 1)))
     for method, steps in [("slerp", 8), ("linear", 5), ("slerp", 2)]:
-        expected = OnnxGenerator.walk(walker, 1, 2, steps=steps, method=method)
+        expected = walker.walk(1, 2, steps=steps, method=method)
         got = node("page_functions.mjs", {
             "call": "walk", "a": sample_latent(1, 64, 1)[0].tolist(), "b": sample_latent(1, 64, 2)[0].tolist(),
             "steps": steps, "method": method,

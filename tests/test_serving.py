@@ -203,7 +203,7 @@ def test_accepts_a_folder_a_file_and_a_pretrained_name(models, monkeypatch, tmp_
     message = str(error.value)
     assert "\n" not in message
     assert "Unknown pretrained generator 'cgan-fashion-mnst'" in message
-    if "cgan-fashion-mnist" in resolve.list_pretrained():
+    if "cgan-fashion-mnist" in resolve.pretrained_names():
         assert "Did you mean 'cgan-fashion-mnist'?" in message
 
 
@@ -261,7 +261,7 @@ def test_class_names_and_inconsistent_metadata(models, tmp_path):
     with pytest.raises(ZooError, match="takes labels but its metadata has no num_classes"):
         OnnxGenerator(no_classes)
     wrong_names = _rewrite_metadata(source, tmp_path / "wrong.onnx", {"num_classes": "10", "class_names": '["a"]'})
-    with pytest.raises(ZooError, match="lists 1 class_names"):
+    with pytest.raises(ZooError, match="class_names must hold one name per class"):
         OnnxGenerator(wrong_names)
     bad_number = _rewrite_metadata(source, tmp_path / "bad.onnx", {"num_classes": "ten"})
     with pytest.raises(ZooError, match="num_classes must be an integer"):
@@ -307,14 +307,20 @@ def test_pool_batches_small_requests_without_changing_images(cgan, dcgan):
         np.testing.assert_array_equal(images, generator.run(z, labels))
 
 
-def test_session_options_are_for_small_cpus():
-    from zoo.serving import session_options
+def test_session_options_are_for_small_cpus(cgan):
+    from zoo import serving
+    from zoo.sessions import session_options
 
-    options = session_options()
+    options = session_options(1, spinning=False)
     assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
-    assert session_options(2).intra_op_num_threads == 2
+    assert session_options(2, spinning=False).intra_op_num_threads == 2
     with pytest.raises(ZooError, match="threads must be a positive integer"):
         session_options(0)
+    assert cgan.session.get_session_options().intra_op_num_threads == 1  # served: one thread per call
+    # The old name still works, with a warning.
+    with pytest.warns(DeprecationWarning, match="zoo.sessions.session_options"):
+        old = serving.session_options()
+    assert old.intra_op_num_threads == 1 and serving.session_options(2).intra_op_num_threads == 2
 
 
 def test_cli_serve_reports_bad_models_in_one_line(capsys, monkeypatch, tmp_path):

@@ -79,3 +79,20 @@ def check_number(name, value, minimum, optional=False):
     ):
         raise ZooError(f"{name} must be a finite number >= {minimum:g}. Received: {received(name, value)}.")
     return float(value)
+
+
+def check_latent_dim(latent_dim):
+    """Returns `latent_dim` as an int after checking it is a positive integer."""
+    return check_int("latent_dim", latent_dim, 1)
+
+
+def check_num_classes(num_classes):
+    """Returns `num_classes` (`None` or an int >= 2) after checking it."""
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
+        raise ZooError(
+            "num_classes must be an integer >= 2 (or None for an unconditional "
+            f"model). Received: num_classes={num_classes!r}."
+        )
+    return int(num_classes)

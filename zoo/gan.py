@@ -6,53 +6,19 @@ that train differently override a hook (`discriminator_penalty`) or pick another
 loss, instead of rewriting `train_step`.
 """
 
-import numbers
-
 import keras
-import numpy as np
 import tensorflow as tf
 
 from zoo import losses as losses_module
 from zoo import regularizers
+from zoo.checks import check_int, check_latent_dim, check_num_classes
 from zoo.errors import ZooError
-from zoo.latent import check_labels, sample_latent
 from zoo.layers import LatentCluster
+from zoo.optimizers import default_optimizer, get_optimizer, loss_scaled
+from zoo.record import GeneratorRecord
 
-
-def default_optimizer(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
-    """Serialized Adam config, the usual GAN optimizer (Radford et al. 2016)."""
-    return keras.optimizers.serialize(
-        keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
-    )
-
-
-def check_latent_dim(latent_dim):
-    """Returns `latent_dim` as an int after checking it is a positive integer."""
-    if (
-        isinstance(latent_dim, bool)
-        or not isinstance(latent_dim, numbers.Integral)
-        or latent_dim <= 0
-    ):
-        raise ZooError(
-            f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}."
-        )
-    return int(latent_dim)
-
-
-def check_num_classes(num_classes):
-    """Returns `num_classes` (None or an int ≥ 2) after checking it."""
-    if num_classes is None:
-        return None
-    if (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, numbers.Integral)
-        or num_classes < 2
-    ):
-        raise ZooError(
-            "num_classes must be an integer >= 2 (or None for an unconditional "
-            f"model). Received: num_classes={num_classes!r}."
-        )
-    return int(num_classes)
+# Kept importable from here: variants built on `zoo.GAN` import them with it.
+__all__ = ["GAN", "check_latent_dim", "check_num_classes", "default_optimizer"]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -120,9 +86,7 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         self.latent_dim = check_latent_dim(latent_dim)
         self.num_classes = check_num_classes(num_classes)
-        if isinstance(d_steps, bool) or not isinstance(d_steps, numbers.Integral) or d_steps < 1:
-            raise ZooError(f"d_steps must be a positive integer. Received: d_steps={d_steps!r}.")
-        self.d_steps = int(d_steps)
+        self.d_steps = check_int("d_steps", d_steps, 1)
         self.variant = variant
         self.compile_defaults = dict(
             loss="non_saturating",
@@ -186,16 +150,12 @@ class GAN(keras.Model):
             kwargs.pop(name, None)
         super().compile(optimizer=None, loss=None, **kwargs)
         defaults = self.compile_defaults
-        self.g_optimizer = _get_optimizer(
-            defaults["g_optimizer"] if g_optimizer is None else g_optimizer
-        )
-        self.d_optimizer = _get_optimizer(
-            defaults["d_optimizer"] if d_optimizer is None else d_optimizer
-        )
+        self.g_optimizer = get_optimizer(defaults["g_optimizer"] if g_optimizer is None else g_optimizer)
+        self.d_optimizer = get_optimizer(defaults["d_optimizer"] if d_optimizer is None else d_optimizer)
         if self.generator.dtype_policy.compute_dtype == "float16":
             # Only `self.optimizer` is wrapped by Keras; wrap both ourselves.
-            self.g_optimizer = _loss_scaled(self.g_optimizer)
-            self.d_optimizer = _loss_scaled(self.d_optimizer)
+            self.g_optimizer = loss_scaled(self.g_optimizer)
+            self.d_optimizer = loss_scaled(self.d_optimizer)
         if self.g_optimizer is self.d_optimizer:
             raise ZooError(
                 "g_optimizer and d_optimizer must be two different optimizer "
@@ -267,8 +227,35 @@ class GAN(keras.Model):
         z, labels = self._split_inputs(inputs)
         return self._generate(z, labels, training=False, generator=self.inference_generator)
 
+    @property
+    def record(self):
+        """The `zoo.record.GeneratorRecord` of the inference generator.
+
+        `training_steps` counts the generator optimizer's updates (left out
+        before any, or when not compiled).
+
+        Example:
+
+        >>> zoo.create("cgan").record.num_classes
+        10
+        """
+        steps = None
+        if self.g_optimizer is not None:
+            steps = int(keras.ops.convert_to_numpy(self.g_optimizer.iterations)) or None
+        return GeneratorRecord(
+            latent_dim=self.latent_dim,
+            image_shape=self.image_shape,
+            num_classes=self.num_classes,
+            variant=self.variant,
+            training_steps=steps,
+            parameters=int(self.inference_generator.count_params()),
+        )
+
     def generate(self, n, labels=None, seed=None, batch_size=256):
         """Generates `n` images as a float32 NumPy array `[n, H, W, C]` in [-1, 1].
+
+        Draws through `zoo.sampling.Sampler.from_keras(self)`, like every
+        other way of running a generator.
 
         Args:
             n: number of images.
@@ -283,20 +270,9 @@ class GAN(keras.Model):
 
         >>> images = gan.generate(16, labels=[0] * 8 + [1] * 8, seed=0)
         """
-        z = sample_latent(n, self.latent_dim, seed)
-        labels = check_labels(labels, len(z), self.num_classes)
-        outputs = []
-        for start in range(0, len(z), batch_size):
-            stop = start + batch_size
-            batch_labels = None if labels is None else labels[start:stop].astype("int32")
-            outputs.append(
-                keras.ops.convert_to_numpy(
-                    self._generate(
-                        z[start:stop], batch_labels, training=False, generator=self.inference_generator
-                    )
-                )
-            )
-        return np.concatenate(outputs).astype("float32")
+        from zoo.sampling import Sampler
+
+        return Sampler.from_keras(self, max_batch=batch_size).generate(n, labels=labels, seed=seed)
 
     # ----------------------------------------------------------------- training
 
@@ -505,16 +481,3 @@ class GAN(keras.Model):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
-
-def _loss_scaled(optimizer):
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer)
-
-
-def _get_optimizer(identifier):
-    if isinstance(identifier, keras.optimizers.Optimizer):
-        return identifier
-    if isinstance(identifier, dict):
-        return keras.optimizers.deserialize(identifier)
-    return keras.optimizers.get(identifier)

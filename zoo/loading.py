@@ -1,13 +1,21 @@
 """Loading saved zoo models with one-line errors for the usual mistakes.
 
 `load_gan` loads a `zoo.GAN`; `load_sampler` also takes a generator-only `.keras`
-file or a pretrained name, for anything that only draws samples (`zoo sample`).
+file or a pretrained name, for anything that only draws samples (`zoo sample`),
+and returns a `zoo.sampling.Sampler` for them.
+
+Example:
+
+>>> sampler = load_sampler("cgan-fashion-mnist")
+>>> images = sampler.generate(16, labels=3, seed=0)
 """
 
 import os
+import warnings
 import zipfile
 
 from zoo.errors import ZooError
+from zoo.sampling import DEFAULT_MAX_BATCH, KerasBackend, Sampler
 
 
 def load_gan(path):
@@ -66,7 +74,8 @@ def load_sampler(path_or_name):
 
     Returns:
         An object with `generate(n, labels=None, seed=None)`, `num_classes`
-        and `latent_dim`: the `zoo.GAN` itself, or a `GeneratorSampler`.
+        and `latent_dim`: the `zoo.GAN` itself, or a `zoo.sampling.Sampler`
+        of the generator (for a pretrained name, with its catalogue record).
 
     Example:
 
@@ -83,27 +92,27 @@ def load_sampler(path_or_name):
         from zoo import hub
 
         entry = hub.load_catalogue().get(text, hint=", or a path to a .keras file")
-        return GeneratorSampler(hub.pretrained(text), entry.latent_dim, entry.num_classes, name=text)
+        return Sampler.from_keras(hub.pretrained(text), name=text, record=entry.record)
     model = _load_keras_file(text, keras)
     if isinstance(model, GAN):
         return model
-    from zoo.export.signature import resolve_generator
-
-    try:
-        info = resolve_generator(model) if isinstance(model, keras.Model) else None
-    except ZooError:
-        info = None
-    if info is None:
-        raise ZooError(
-            f"{text} holds a {type(model).__name__} named '{getattr(model, 'name', '?')}', not a zoo GAN "
-            "or generator. Pass a model.keras written by `zoo train`, a generator.keras written by "
-            "`zoo export`, or a pretrained name (see `zoo list --pretrained`)."
-        )
-    return GeneratorSampler(info.generator, info.latent_dim, info.num_classes, name=text)
+    if isinstance(model, keras.Model):
+        try:
+            return Sampler.from_keras(model, name=text)
+        except ZooError:
+            pass
+    raise ZooError(
+        f"{text} holds a {type(model).__name__} named '{getattr(model, 'name', '?')}', not a zoo GAN "
+        "or generator. Pass a model.keras written by `zoo train`, a generator.keras written by "
+        "`zoo export`, or a pretrained name (see `zoo list --pretrained`)."
+    )
 
 
-class GeneratorSampler:
-    """Draws images from a generator-only Keras model the way `GAN.generate` does.
+class GeneratorSampler(Sampler):
+    """Deprecated: use `zoo.sampling.Sampler.from_keras(generator, record=...)`.
+
+    A `Sampler` of a generator-only Keras model, from its latent size and
+    class count.
 
     Args:
         generator: a `keras.Model` with input `z` (and `label`) and output `image`.
@@ -112,37 +121,26 @@ class GeneratorSampler:
         name: what the generator is called in messages.
     """
 
+    _warned = False
+
     def __init__(self, generator, latent_dim, num_classes=None, name=None):
-        self.generator = generator
-        self.latent_dim = int(latent_dim)
-        self.num_classes = num_classes
-        self.name = name or generator.name
+        from zoo.record import GeneratorRecord
+
+        if not GeneratorSampler._warned:
+            GeneratorSampler._warned = True
+            warnings.warn(
+                "zoo.loading.GeneratorSampler is deprecated; use zoo.sampling.Sampler.from_keras instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        backend = KerasBackend(generator)
+        record = GeneratorRecord(latent_dim=latent_dim, image_shape=backend.image_shape, num_classes=num_classes)
+        super().__init__(backend, record, name=name or generator.name)
 
     @property
-    def conditional(self):
-        return self.num_classes is not None
+    def generator(self):
+        return self.backend.generator
 
-    @property
-    def image_shape(self):
-        return tuple(int(d) for d in self.generator.output.shape[1:])
-
-    def generate(self, n, labels=None, seed=None, batch_size=256):
-        """Generates `n` images, float32 `[n, H, W, C]` in [-1, 1]; see `zoo.GAN.generate`."""
-        import keras
-        import numpy as np
-
-        from zoo.latent import check_labels, sample_latent
-
-        z = sample_latent(n, self.latent_dim, seed)
-        labels = check_labels(labels, len(z), self.num_classes)
-        names = [tensor.name for tensor in self.generator.inputs]
-        outputs = []
-        for start in range(0, len(z), batch_size):
-            stop = start + batch_size
-            if labels is None:
-                inputs = z[start:stop]
-            else:
-                by_name = {"z": z[start:stop], "label": labels[start:stop].astype("int32")}
-                inputs = [by_name[name] for name in names]
-            outputs.append(keras.ops.convert_to_numpy(self.generator(inputs, training=False)))
-        return np.concatenate(outputs).astype("float32")
+    def generate(self, n, labels=None, seed=None, batch_size=DEFAULT_MAX_BATCH):
+        """Generates `n` images, float32 `[n, H, W, C]` in [-1, 1]; see `Sampler.generate`."""
+        return Sampler(self.backend, self.record, self.name, batch_size).generate(n, labels=labels, seed=seed)

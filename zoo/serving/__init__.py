@@ -2,6 +2,8 @@
 
 `import zoo.serving` loads NumPy, Pillow's helpers and onnxruntime only; the HTTP
 service (`zoo.serving.app`, FastAPI + uvicorn) is imported by `zoo serve`.
+`OnnxGenerator` runs through `zoo.sampling.Sampler` (the one generator
+interface) and returns uint8 pixels.
 
 Example:
 
@@ -14,7 +16,7 @@ Example:
 """
 
 from zoo.serving.metadata import GeneratorMetadata
-from zoo.serving.resolve import find_pretrained, list_pretrained, resolve_onnx
+from zoo.serving.resolve import find_pretrained, list_pretrained, pretrained_names, resolve_onnx
 from zoo.serving.runtime import OnnxGenerator, session_options
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "OnnxGenerator",
     "find_pretrained",
     "list_pretrained",
+    "pretrained_names",
     "resolve_onnx",
     "session_options",
 ]

@@ -149,140 +149,155 @@ def protocol_class(limits):
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class LimitedHttpToolsProtocol(HttpToolsProtocol):
-        waiting = collections.OrderedDict()  # connection -> None, longest waiting first
-        refused = staticmethod(refused_app(limits.max_connections))
+    attributes = {
+        "limits": limits,
+        "waiting": collections.OrderedDict(),  # connection -> None, longest waiting first
+        "refused": staticmethod(refused_app(limits.max_connections)),
+    }
+    return type("LimitedHttpToolsProtocol", (LimitedProtocol, HttpToolsProtocol), attributes)
 
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._deadline = None
-            self._arriving = False  # a request's bytes have begun and it is not complete
-            self._in_body = False
-            self._running = None  # the request being answered
 
-        # -------------------------------------------------- the connection
-        def connection_made(self, transport):
-            super().connection_made(transport)
-            self._arm(limits.header_timeout, self._headers_late)
-            self.waiting[self] = None
-            self._make_room()
+class LimitedProtocol:
+    """The deadlines and the connection cap of `protocol_class`, mixed into uvicorn's protocol.
 
-        def connection_lost(self, exc):
-            self._disarm()
-            self.waiting.pop(self, None)
-            # uvicorn tells only the newest request of a pipeline that the client left: the one
-            # answering (and those queued) would write to the closed transport (uvloop raises).
-            for cycle in (self._running, *(cycle for cycle, _ in self.pipeline)):
-                if cycle is not None and not cycle.response_complete:
-                    cycle.disconnected = True
-                    cycle.message_event.set()
-            super().connection_lost(exc)
+    `protocol_class` makes one subclass per server, setting `limits` (a
+    `ServerLimits`), `waiting` (the server's connections that wait on their
+    clients, longest-waiting first) and `refused` (the ASGI app answering
+    a full server).
+    """
 
-        def _start_asgi_task(self, cycle, app):
-            self._running = cycle
-            super()._start_asgi_task(cycle, app)
+    limits = None
+    waiting = None
+    refused = None
 
-        def data_received(self, data):
-            if self._deadline is None and not self._arriving:
-                # The first bytes of a following request (keep-alive or pipelined).
-                self._arm(limits.header_timeout, self._headers_late)
-            super().data_received(data)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._deadline = None
+        self._arriving = False  # a request's bytes have begun and it is not complete
+        self._in_body = False
+        self._running = None  # the request being answered
 
-        def send_400_response(self, msg):
-            # uvicorn's is text/plain; every error of this service is JSON.
-            if not self.transport.is_closing():
-                self.transport.write(error_bytes(
-                    400, "Bad Request", "Malformed HTTP request. See /docs.", "bad_http",
-                    self.server_state.default_headers,
-                ))
-                self.transport.close()
+    # -------------------------------------------------- the connection
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._arm(self.limits.header_timeout, self._headers_late)
+        self.waiting[self] = None
+        self._make_room()
 
-        # -------------------------------------------------- parser callbacks
-        def on_message_begin(self):
-            super().on_message_begin()
-            self._arriving = True
-            if self._deadline is None:  # a request pipelined behind one that just arrived
-                self._arm(limits.header_timeout, self._headers_late)
-
-        def on_headers_complete(self):
-            self._disarm()
-            if not self._make_room():
-                self.app = self.refused  # this connection only: it closes after the 503
-            super().on_headers_complete()
-            self._in_body = True
-            self._arm(limits.body_timeout + BODY_GRACE, self._body_late)
-
-        def on_message_complete(self):
-            super().on_message_complete()
-            self._disarm()
-            self._arriving = self._in_body = False
-            if self.cycle is not None and not self.cycle.response_complete:
-                self.waiting.pop(self, None)  # busy answering: not to be closed for room
-
-        def on_response_complete(self):
-            super().on_response_complete()
-            if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
-                self.waiting.pop(self, None)
-                self.waiting[self] = None  # idle (or its body still arriving): waits on the client
-
-        # -------------------------------------------------- deadlines
-        def _arm(self, seconds, callback):
-            self._disarm()
-            self._deadline = self.loop.call_later(seconds, callback)
-
-        def _disarm(self):
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _waiting_on_us(self):
-            """True while the server, not the client, holds things up (a pipeline, a full buffer)."""
-            answering = self._running is not None and not self._running.response_complete
-            return self.flow.read_paused or (answering and not self._in_body)
-
-        def _headers_late(self):
-            self._deadline = None
-            if self._waiting_on_us():
-                return self._arm(limits.header_timeout, self._headers_late)
-            message = f"The request headers did not arrive within {limits.header_timeout:g} s. Allowed: " \
-                      f"a request's headers within {limits.header_timeout:g} s of its first byte."
-            self._close(message if self._arriving else None)
-
-        def _body_late(self):
-            self._deadline = None
-            if self.flow.read_paused:
-                return self._arm(limits.body_timeout + BODY_GRACE, self._body_late)
-            message = f"The request body did not arrive within {limits.body_timeout:g} s of its headers."
-            self._close(message)
-
-        def _close(self, message):
-            """Closes the connection; a 408 with `message` first if no response has begun."""
-            self.waiting.pop(self, None)
-            self.connections.discard(self)  # at once: the cap counts open connections
-            if self.transport.is_closing():
-                return
-            cycle = self.cycle if self._in_body else None
-            answer = message is not None and (cycle is None or not cycle.response_started)
+    def connection_lost(self, exc):
+        self._disarm()
+        self.waiting.pop(self, None)
+        # uvicorn tells only the newest request of a pipeline that the client left: the one
+        # answering (and those queued) would write to the closed transport (uvloop raises).
+        for cycle in (self._running, *(cycle for cycle, _ in self.pipeline)):
             if cycle is not None and not cycle.response_complete:
-                # The app's task (waiting for the body) now reads a disconnect and sends nothing.
                 cycle.disconnected = True
                 cycle.message_event.set()
-            if answer:
-                self.transport.write(error_bytes(
-                    408, "Request Timeout", message, "request_timeout", self.server_state.default_headers
-                ))
+        super().connection_lost(exc)
+
+    def _start_asgi_task(self, cycle, app):
+        self._running = cycle
+        super()._start_asgi_task(cycle, app)
+
+    def data_received(self, data):
+        if self._deadline is None and not self._arriving:
+            # The first bytes of a following request (keep-alive or pipelined).
+            self._arm(self.limits.header_timeout, self._headers_late)
+        super().data_received(data)
+
+    def send_400_response(self, msg):
+        # uvicorn's is text/plain; every error of this service is JSON.
+        if not self.transport.is_closing():
+            self.transport.write(error_bytes(
+                400, "Bad Request", "Malformed HTTP request. See /docs.", "bad_http",
+                self.server_state.default_headers,
+            ))
             self.transport.close()
 
-        def _make_room(self):
-            """Closes the longest-waiting other connection while past the cap; `False` if none is."""
-            while len(self.connections) > limits.max_connections:
-                victim = next((connection for connection in self.waiting if connection is not self), None)
-                if victim is None:
-                    return False
-                victim._close(
-                    f"The request did not arrive in time: the server holds its {limits.max_connections} "
-                    "connections and this one had waited longest on its client." if victim._arriving else None
-                )
-            return True
+    # -------------------------------------------------- parser callbacks
+    def on_message_begin(self):
+        super().on_message_begin()
+        self._arriving = True
+        if self._deadline is None:  # a request pipelined behind one that just arrived
+            self._arm(self.limits.header_timeout, self._headers_late)
 
-    return LimitedHttpToolsProtocol
+    def on_headers_complete(self):
+        self._disarm()
+        if not self._make_room():
+            self.app = self.refused  # this connection only: it closes after the 503
+        super().on_headers_complete()
+        self._in_body = True
+        self._arm(self.limits.body_timeout + BODY_GRACE, self._body_late)
+
+    def on_message_complete(self):
+        super().on_message_complete()
+        self._disarm()
+        self._arriving = self._in_body = False
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.waiting.pop(self, None)  # busy answering: not to be closed for room
+
+    def on_response_complete(self):
+        super().on_response_complete()
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self.waiting.pop(self, None)
+            self.waiting[self] = None  # idle (or its body still arriving): waits on the client
+
+    # -------------------------------------------------- deadlines
+    def _arm(self, seconds, callback):
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, callback)
+
+    def _disarm(self):
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _waiting_on_us(self):
+        """True while the server, not the client, holds things up (a pipeline, a full buffer)."""
+        answering = self._running is not None and not self._running.response_complete
+        return self.flow.read_paused or (answering and not self._in_body)
+
+    def _headers_late(self):
+        self._deadline = None
+        if self._waiting_on_us():
+            return self._arm(self.limits.header_timeout, self._headers_late)
+        message = f"The request headers did not arrive within {self.limits.header_timeout:g} s. Allowed: " \
+                  f"a request's headers within {self.limits.header_timeout:g} s of its first byte."
+        self._close(message if self._arriving else None)
+
+    def _body_late(self):
+        self._deadline = None
+        if self.flow.read_paused:
+            return self._arm(self.limits.body_timeout + BODY_GRACE, self._body_late)
+        message = f"The request body did not arrive within {self.limits.body_timeout:g} s of its headers."
+        self._close(message)
+
+    def _close(self, message):
+        """Closes the connection; a 408 with `message` first if no response has begun."""
+        self.waiting.pop(self, None)
+        self.connections.discard(self)  # at once: the cap counts open connections
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle if self._in_body else None
+        answer = message is not None and (cycle is None or not cycle.response_started)
+        if cycle is not None and not cycle.response_complete:
+            # The app's task (waiting for the body) now reads a disconnect and sends nothing.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        if answer:
+            self.transport.write(error_bytes(
+                408, "Request Timeout", message, "request_timeout", self.server_state.default_headers
+            ))
+        self.transport.close()
+
+    def _make_room(self):
+        """Closes the longest-waiting other connection while past the cap; `False` if none is."""
+        while len(self.connections) > self.limits.max_connections:
+            victim = next((connection for connection in self.waiting if connection is not self), None)
+            if victim is None:
+                return False
+            victim._close(
+                f"The request did not arrive in time: the server holds its {self.limits.max_connections} "
+                "connections and this one had waited longest on its client." if victim._arriving else None
+            )
+        return True
