@@ -22,6 +22,7 @@ import types
 import numpy as np
 import pytest
 
+import zoo.paths
 from zoo import hub
 from zoo.cli import main
 from zoo.errors import ZooError
@@ -343,9 +344,9 @@ def test_bad_sources_are_one_line(env, source, expected):
         hub.download(DCGAN, "onnx", source=source)
 
 
-def test_no_source_outside_a_checkout_says_to_set_zoo_hub_url(env, monkeypatch, tmp_path):
+def test_no_source_outside_a_checkout_says_to_set_zoo_hub_url(env, monkeypatch):
     monkeypatch.delenv("ZOO_HUB_URL")
-    monkeypatch.setattr(hub.sources, "CHECKOUT_EXPORT", tmp_path / "no-export")
+    monkeypatch.setattr(zoo.paths, "checkout_root", lambda: None)  # as from an installed wheel
     with pytest.raises(ZooError, match="Set ZOO_HUB_URL"):
         hub.download(DCGAN, "onnx")
 
@@ -395,7 +396,7 @@ def test_list_pretrained_entries_are_frozen_data(env, published):
     cgan = hub.get_entry(CGAN)
     card = json.loads((published / "models" / CGAN / "card.json").read_text())
     assert (cgan.variant, cgan.dataset, cgan.num_classes, cgan.latent_dim) == ("cgan", "fashion_mnist", 10, 64)
-    assert cgan.image_shape == (28, 28, 1) and cgan.value_range == (-1.0, 1.0)
+    assert cgan.image_shape == (28, 28, 1) and cgan.record.output_range == (-1.0, 1.0)
     assert cgan.parameters == card["model"]["parameters"]
     assert cgan.class_names[0] == "T-shirt/top" and cgan.licence == "Apache-2.0"
     assert cgan.data_licence == "Fashion-MNIST: MIT, © Zalando SE"
@@ -406,6 +407,48 @@ def test_list_pretrained_entries_are_frozen_data(env, published):
         cgan.latent_dim = 3
     with pytest.raises(TypeError):
         cgan.files["onnx"] = None
+
+
+def test_an_entry_holds_the_manifests_record(env, published):
+    from zoo.record import GeneratorRecord
+
+    cgan = hub.get_entry(CGAN)
+    manifest = json.loads((published / "export" / CGAN / "manifest.json").read_text())
+    record = GeneratorRecord.from_dict(manifest["model"])
+    assert cgan.record == record.replace(variant=record.variant or "cgan")
+    assert (cgan.num_classes, cgan.class_names, cgan.parameters) == (record.num_classes, record.class_names, record.parameters)
+    assert cgan.conditional and not hub.get_entry(DCGAN).conditional
+    entry = json.loads(open(os.environ["ZOO_CATALOGUE"]).read())["models"][CGAN]
+    assert "output_range" in entry and "value_range" not in entry  # one spelling, the record's
+    assert hub.catalogue.parse_entry(CGAN, json.loads(json.dumps(cgan.to_dict()))) == cgan
+
+
+def test_value_range_is_a_deprecated_alias_of_the_records_output_range(env):
+    import warnings
+
+    cgan = hub.get_entry(CGAN)
+    hub.catalogue._WARNED.discard("value_range")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cgan.value_range == cgan.value_range == cgan.record.output_range
+    assert [w.category for w in caught] == [DeprecationWarning] and "record.output_range" in str(caught[0].message)
+
+
+def test_a_catalogue_written_before_the_record_still_loads():
+    """Catalogues written before `zoo.record` say `value_range` and lack the record's newer facts."""
+    old = os.path.join(REPO, "tests", "fixtures", "catalogue-value-range.json")
+    assert all("value_range" in entry for entry in json.loads(open(old).read())["models"].values())
+    catalogue = hub.load_catalogue(old)
+    cgan = catalogue.get("cgan-fashion-mnist")
+    assert (cgan.record.output_range, cgan.num_classes, cgan.variant, cgan.record.training_steps) == ((-1.0, 1.0), 10, "cgan", None)
+    for entry in catalogue:
+        assert hub.catalogue.parse_entry(entry.name, json.loads(json.dumps(entry.to_dict()))) == entry
+        assert "output_range" in entry.to_dict() and "value_range" not in entry.to_dict()
+    # Both spellings are checked.
+    data = json.loads(open(old).read())
+    data["models"]["cgan-fashion-mnist"]["value_range"] = [1.0, -1.0]
+    with pytest.raises(ZooError, match="field 'value_range' must be a list of 2 finite numbers"):
+        hub.catalogue.parse_entry("cgan-fashion-mnist", data["models"]["cgan-fashion-mnist"])
 
 
 def test_a_malformed_catalogue_is_one_line(env, tmp_path, monkeypatch):

@@ -105,8 +105,44 @@ def test_onnx_without_metadata_takes_latent_dim_from_its_input(models, tmp_path)
     source = sources.open_source(str(path))
     assert (source.latent_dim, source.num_classes) == (64, None)
     # A conditional ONNX file without metadata takes the data set's classes.
-    conditional = sources.open_source(str(models["cgan"]["onnx"]), num_classes=10)
-    assert conditional.num_classes == 10
+    gan = zoo.create("cgan", seed=0)
+    bare = to_onnx(gan.generator, tmp_path / "bare-cgan.onnx", num_classes=10, metadata=False)
+    assert sources.open_source(str(bare), num_classes=10).num_classes == 10
+    with pytest.raises(ZooError, match="takes labels but its metadata has no num_classes"):
+        sources.open_source(str(bare))
+
+
+def test_sources_draw_through_the_sampler_with_the_record(models):
+    from zoo.record import GeneratorRecord
+    from zoo.sampling import Sampler
+
+    source = sources.open_source(str(models["cgan"]["export"]))
+    assert isinstance(source.sampler, Sampler) and isinstance(source.record, GeneratorRecord)
+    assert source.record.variant == "dcgan"  # read from the manifest's "model" table
+    assert source.describe()["variant"] == "dcgan" and source.image_shape == (28, 28, 1)
+    assert isinstance(sources.open_source(str(models["cgan"]["onnx"])).sampler, Sampler)
+
+
+def test_an_export_whose_manifest_contradicts_its_onnx_inputs_is_refused(models, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(models["cgan"]["export"], folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model"]["num_classes"] = None
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ZooError, match="does not take the inputs its manifest.json describes"):
+        sources.open_source(str(folder))
+    # The data set's classes stand in for a class count the manifest does not record.
+    assert sources.open_source(str(folder), num_classes=10).num_classes == 10
+
+
+def test_the_old_base_class_name_is_a_deprecated_alias():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from zoo.metrics.sources import Source
+    assert Source is sources.ImageSource
+    assert any(issubclass(w.category, DeprecationWarning) and "ImageSource" in str(w.message) for w in caught)
 
 
 def test_onnx_images_equal_gan_generate_for_the_same_seed(models):
@@ -135,7 +171,7 @@ def test_bad_model_paths_are_one_line_errors(tmp_path):
     with pytest.raises(ZooError, match="without manifest.json, model.keras or generator.onnx"):
         sources.open_source(str(tmp_path / "empty"))
     (tmp_path / "junk.onnx").write_bytes(b"not onnx")
-    with pytest.raises(ZooError, match="Could not open"):
+    with pytest.raises(ZooError, match="onnxruntime cannot open the generator"):
         sources.open_source(str(tmp_path / "junk.onnx"))
 
 

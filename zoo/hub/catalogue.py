@@ -6,7 +6,10 @@ hashes a user checks downloads against come with the code they installed, not
 with the server they download from. `ZOO_CATALOGUE=/path/catalogue.json`
 replaces it (a private hub, tests).
 
-Each entry is a frozen `PretrainedEntry`; its files are `FileEntry`s.
+Each entry is a frozen `PretrainedEntry`: the generator's facts are one
+`zoo.record.GeneratorRecord` (`entry.record`, read with
+`GeneratorRecord.from_dict`), its files are `FileEntry`s. Catalogues written
+before `zoo.record` spell the pixel range `value_range`; they still load.
 """
 
 import dataclasses
@@ -15,15 +18,17 @@ import math
 import os
 import re
 import types
+import warnings
 
+from zoo import paths, settings
 from zoo.errors import ZooError, did_you_mean
 from zoo.hub import layout
 from zoo.hub.layout import clip_repr
+from zoo.record import GeneratorRecord
 
 FORMAT_VERSION = 1
-CATALOGUE_FILE = "catalogue.json"
-# <repo>/zoo/hub/catalogue.py -> <repo>/zoo/catalogue.json
-PACKAGED_CATALOGUE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), CATALOGUE_FILE)
+CATALOGUE_FILE = paths.CATALOGUE_FILE
+PACKAGED_CATALOGUE = os.fspath(paths.packaged_catalogue())
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME_LENGTH = 64
@@ -36,6 +41,10 @@ FILE_FORMATS = ("keras", "onnx", "savedmodel", "litert", "manifest")
 # format="savedmodel")` rebuilds it); `litert` (generator.tflite) only in
 # publications exported since LiteRT support.
 OPTIONAL_FORMATS = ("savedmodel", "litert")
+# The pixel range's name, and the one catalogues written before `zoo.record` used.
+RANGE_FIELDS = ("output_range", "value_range")
+
+_WARNED = set()  # deprecated names already warned about
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,17 +60,17 @@ class FileEntry:
 class PretrainedEntry:
     """A published generator, as data.
 
+    The generator's facts are one `zoo.record.GeneratorRecord`, `record`
+    (the export manifest's `"model"` table); `latent_dim`, `image_shape`,
+    `num_classes`, `class_names`, `variant`, `dataset`, `parameters` and
+    `conditional` read it.
+
     Attributes:
         name: the public name, e.g. `"dcgan-fashion-mnist"`.
         description: one sentence.
-        variant: the registered variant that was trained.
-        dataset: the training data set.
-        latent_dim: size of `z` (standard normal).
-        image_shape: `(H, W, C)` of the output.
-        num_classes: number of classes, or `None` for an unconditional model.
-        class_names: tuple of class names, or `None`.
-        value_range: `(low, high)` of the output pixels.
-        parameters: parameter count of the generator.
+        record: the generator's `GeneratorRecord`: latent size, image shape,
+            classes and their names, output range, variant, data set,
+            parameter count, ...
         files: read-only `{format: FileEntry}` for `keras`, `onnx`,
             `savedmodel` (a zip of the SavedModel folder), `litert`
             (`generator.tflite`, where published) and `manifest`.
@@ -74,18 +83,17 @@ class PretrainedEntry:
         card: the model card path in the repository.
         licence: licence of the weights.
         data_licence: licence of the training data.
+
+    Example:
+
+    >>> entry = zoo.hub.get_entry("cgan-fashion-mnist")
+    >>> entry.record.output_range, entry.num_classes
+    ((-1.0, 1.0), 10)
     """
 
     name: str
     description: str
-    variant: str
-    dataset: str
-    latent_dim: int
-    image_shape: tuple
-    num_classes: object
-    class_names: object
-    value_range: tuple
-    parameters: int
+    record: GeneratorRecord
     files: types.MappingProxyType
     test_vectors: tuple
     metrics: types.MappingProxyType
@@ -95,9 +103,26 @@ class PretrainedEntry:
     licence: str
     data_licence: str
 
+    variant = property(lambda self: self.record.variant, doc="The registered variant that was trained.")
+    dataset = property(lambda self: self.record.dataset, doc="The training data set.")
+    latent_dim = property(lambda self: self.record.latent_dim, doc="Size of `z` (standard normal).")
+    image_shape = property(lambda self: self.record.image_shape, doc="`(H, W, C)` of the output.")
+    num_classes = property(lambda self: self.record.num_classes, doc="Number of classes, `None` if unconditional.")
+    class_names = property(lambda self: self.record.class_names, doc="Tuple of class names, or `None`.")
+    parameters = property(lambda self: self.record.parameters, doc="Parameter count of the generator.")
+    conditional = property(lambda self: self.record.conditional, doc="Whether the generator takes labels.")
+
     @property
-    def conditional(self):
-        return self.num_classes is not None
+    def value_range(self):
+        """Deprecated: use `entry.record.output_range`, the one name of the output pixels' `(low, high)`."""
+        if "value_range" not in _WARNED:
+            _WARNED.add("value_range")
+            warnings.warn(
+                "PretrainedEntry.value_range is deprecated; use entry.record.output_range instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return self.record.output_range
 
     @property
     def version(self):
@@ -114,12 +139,10 @@ class PretrainedEntry:
         return tuple(self.files.values()) + tuple(self.test_vectors)
 
     def to_dict(self):
-        """A JSON-ready dict (the catalogue's own format)."""
-        return {
-            field.name: _plain(getattr(self, field.name))
-            for field in dataclasses.fields(self)
-            if field.name != "name"
-        }
+        """A JSON-ready dict (the catalogue's own format: the record's facts beside the other fields)."""
+        table = {field.name: _plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        del table["name"]
+        return {**table.pop("record"), **table}
 
 
 class Catalogue:
@@ -170,8 +193,7 @@ def catalogue_path(path=None):
     """The catalogue file to read: `path`, else `ZOO_CATALOGUE`, else the packaged one."""
     if path is not None:
         return os.path.abspath(os.fspath(path))
-    override = os.environ.get("ZOO_CATALOGUE", "").strip()
-    return os.path.abspath(os.path.expanduser(override)) if override else PACKAGED_CATALOGUE
+    return settings.catalogue() or PACKAGED_CATALOGUE
 
 
 def load_catalogue(path=None):
@@ -211,8 +233,38 @@ def load_catalogue(path=None):
     return Catalogue(entries, resolved)
 
 
+def list_pretrained(catalogue=None):
+    """Returns the published generators as `PretrainedEntry`s, sorted by name.
+
+    Each entry carries the name, variant, data set, metrics summary
+    (`entry.metrics`), file sizes (`entry.sizes`) and everything else the
+    catalogue records.
+
+    Example:
+
+    >>> for entry in zoo.list_pretrained():
+    ...     print(entry.name, entry.variant, entry.metrics.get("fd"), entry.sizes["onnx"])
+    """
+    return list(load_catalogue(catalogue))
+
+
+def get_entry(name, catalogue=None):
+    """Returns the catalogue entry `name`; a one-line `ZooError` (with a close name) if unknown.
+
+    Example:
+
+    >>> zoo.hub.get_entry("dcgan-fashion-mnist").latent_dim
+    64
+    """
+    return load_catalogue(catalogue).get(name)
+
+
 def parse_entry(name, data, source="catalogue"):
     """Builds a `PretrainedEntry` from its catalogue dict, checking every field's type and range.
+
+    The generator's facts become a `GeneratorRecord` (`GeneratorRecord.from_dict`);
+    the pixel range may be spelt `output_range` or, as in catalogues written
+    before `zoo.record`, `value_range`.
 
     Raises:
         ZooError: one line naming the entry and the field, e.g. "entry
@@ -226,33 +278,58 @@ def parse_entry(name, data, source="catalogue"):
         raise ZooError(f"{where}: {error}") from None
     if not isinstance(data, dict):
         raise ZooError(f"{where}: not an object. Received: {type(data).__name__}.")
+    fields = _Fields(data, where)
+    files, test_vectors = _entry_files(fields, where)
+    return PretrainedEntry(
+        name=name,
+        description=fields.text("description"),
+        record=_entry_record(fields, where),
+        files=types.MappingProxyType(files),
+        test_vectors=test_vectors,
+        metrics=types.MappingProxyType(fields.table("metrics")),
+        training=types.MappingProxyType(fields.table("training")),
+        recipe=fields.text("recipe"),
+        card=fields.text("card"),
+        licence=fields.text("licence"),
+        data_licence=fields.text("data_licence"),
+    )
 
-    def bad(key, expected, value=None):
-        shown = "missing" if key not in data else f"{clip_repr(value)} ({type(value).__name__})"
-        return ZooError(f"{where}: field {key!r} must be {expected}. Received: {key}={shown}.")
 
-    def field(key, kind, expected, optional=False):
-        value = data.get(key)
+class _Fields:
+    """Reads typed fields of one catalogue entry, with one-line errors naming the field."""
+
+    def __init__(self, data, where):
+        self.data, self.where = data, where
+
+    def bad(self, key, expected, value=None):
+        shown = "missing" if key not in self.data else f"{clip_repr(value)} ({type(value).__name__})"
+        return ZooError(f"{self.where}: field {key!r} must be {expected}. Received: {key}={shown}.")
+
+    def field(self, key, kind, expected, optional=False):
+        value = self.data.get(key)
         if value is None and optional:
             return None
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise bad(key, expected, value)
+            raise self.bad(key, expected, value)
         return value
 
-    def integer(key, minimum, optional=False):
+    def integer(self, key, minimum, optional=False):
         expected = f"an integer >= {minimum}" + (" or null" if optional else "")
-        value = field(key, int, expected, optional)
+        value = self.field(key, int, expected, optional)
         if value is not None and value < minimum:
-            raise bad(key, expected, value)
+            raise self.bad(key, expected, value)
         return value
 
-    def text(key):
-        return field(key, str, "a string")
+    def text(self, key):
+        return self.field(key, str, "a string")
 
-    def table(key):
-        return dict(field(key, dict, "an object"))
+    def table(self, key):
+        return dict(self.field(key, dict, "an object"))
 
-    files_data = field("files", dict, "an object of {format: {path, sha256, size}}")
+
+def _entry_files(fields, where):
+    """`({format: FileEntry}, test vector FileEntrys)` of an entry, each path checked."""
+    files_data = fields.field("files", dict, "an object of {format: {path, sha256, size}}")
     files = {}
     for format_name in FILE_FORMATS:
         if format_name in OPTIONAL_FORMATS and format_name not in files_data:
@@ -275,55 +352,46 @@ def parse_entry(name, data, source="catalogue"):
         )
     test_vectors = tuple(
         _file_entry(item, f"{where}: test_vectors[{index}]")
-        for index, item in enumerate(field("test_vectors", list, "a list of {path, sha256, size}"))
+        for index, item in enumerate(fields.field("test_vectors", list, "a list of {path, sha256, size}"))
     )
     for index, item in enumerate(test_vectors):
         if not item.path.startswith("test_data_set_0/"):
             raise ZooError(f"{where}: test_vectors[{index}]: path {item.path!r} is not under test_data_set_0/.")
-    paths = [item.path for item in files.values()] + [item.path for item in test_vectors]
-    if len(set(paths)) != len(paths):
-        twice = sorted(path for path in set(paths) if paths.count(path) > 1)[0]
+    listed = [item.path for item in files.values()] + [item.path for item in test_vectors]
+    if len(set(listed)) != len(listed):
+        twice = sorted(path for path in set(listed) if listed.count(path) > 1)[0]
         raise ZooError(f"{where}: the file {twice!r} is listed twice.")
+    return files, test_vectors
 
-    image_shape = field("image_shape", list, "a list of 3 integers >= 1 (H, W, C)")
+
+def _entry_record(fields, where):
+    """The entry's `GeneratorRecord`, after checking the JSON types of the facts a catalogue requires."""
+    fields.text("variant")
+    fields.text("dataset")
+    fields.integer("latent_dim", 1)
+    fields.integer("parameters", 1)
+    image_shape = fields.field("image_shape", list, "a list of 3 integers >= 1 (H, W, C)")
     if len(image_shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in image_shape):
-        raise bad("image_shape", "a list of 3 integers >= 1 (H, W, C)", image_shape)
-    value_range = field("value_range", list, "a list of 2 finite numbers [low, high] with low < high")
-    if (
-        len(value_range) != 2
-        or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in value_range)
-        or not value_range[0] < value_range[1]
-    ):
-        raise bad("value_range", "a list of 2 finite numbers [low, high] with low < high", value_range)
-    num_classes = integer("num_classes", 1, optional=True)
-    class_names = field("class_names", list, "a list of strings or null", optional=True)
+        raise fields.bad("image_shape", "a list of 3 integers >= 1 (H, W, C)", image_shape)
+    range_expected = "a list of 2 finite numbers [low, high] with low < high"
+    for key in [key for key in RANGE_FIELDS if key in fields.data] or RANGE_FIELDS[:1]:
+        low_high = fields.field(key, list, range_expected)
+        if (
+            len(low_high) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in low_high)
+            or not low_high[0] < low_high[1]
+        ):
+            raise fields.bad(key, range_expected, low_high)
+    num_classes = fields.integer("num_classes", 1, optional=True)
+    class_names = fields.field("class_names", list, "a list of strings or null", optional=True)
     if class_names is not None:
         expected = (
             "null for an unconditional entry (num_classes null)" if num_classes is None
             else f"a list of num_classes={num_classes} strings or null"
         )
         if num_classes is None or len(class_names) != num_classes or not all(isinstance(c, str) for c in class_names):
-            raise bad("class_names", expected, class_names)
-    return PretrainedEntry(
-        name=name,
-        description=text("description"),
-        variant=text("variant"),
-        dataset=text("dataset"),
-        latent_dim=integer("latent_dim", 1),
-        image_shape=tuple(image_shape),
-        num_classes=num_classes,
-        class_names=None if class_names is None else tuple(class_names),
-        value_range=tuple(float(v) for v in value_range),
-        parameters=integer("parameters", 1),
-        files=types.MappingProxyType(files),
-        test_vectors=test_vectors,
-        metrics=types.MappingProxyType(table("metrics")),
-        training=types.MappingProxyType(table("training")),
-        recipe=text("recipe"),
-        card=text("card"),
-        licence=text("licence"),
-        data_licence=text("data_licence"),
-    )
+            raise fields.bad("class_names", expected, class_names)
+    return GeneratorRecord.from_dict(fields.data, source=where)
 
 
 def _published_names(format_name):
@@ -347,6 +415,8 @@ def _file_entry(data, where):
 
 
 def _plain(value):
+    if isinstance(value, GeneratorRecord):
+        return value.to_dict()
     if isinstance(value, FileEntry):
         return dataclasses.asdict(value)
     if isinstance(value, (dict, types.MappingProxyType)):

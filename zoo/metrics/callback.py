@@ -90,9 +90,11 @@ class Evaluate(keras.callbacks.Callback):
         last = self.params.get("epochs") if self.params else None
         if (epoch + 1) % self.every and epoch + 1 != last:
             return
-        if getattr(self.model, "diverged", False):
-            return
+        from zoo.callbacks import logs_are_finite
         from zoo.metrics.evaluation import evaluate
+
+        if not logs_are_finite(logs):  # a diverged epoch (`TerminateOnNaN`): nothing worth scoring
+            return
         from zoo.metrics.sources import KerasSource
 
         if self._source is None:

@@ -109,7 +109,7 @@ def evaluate(
 
     Args:
         model: a path (`.keras`, `.onnx`, export folder), a `zoo.GAN`, a
-            generator `keras.Model` or a `zoo.metrics.sources.Source`.
+            generator `keras.Model` or a `zoo.metrics.sources.ImageSource`.
         dataset: the data set whose test split is the reference. Defaults to
             `"fashion_mnist"`.
         n: number of samples. Defaults to `10000`.
@@ -134,16 +134,10 @@ def evaluate(
     >>> result.metrics["fd"], result.metrics["coverage"]
     """
     from zoo import data
-    from zoo.latent import check_count
     from zoo.metrics import sources
 
     start = time.perf_counter()
-    n = check_count(n)
-    k = _check_small_int("k", k, 1)
-    batch_size = _check_small_int("batch_size", batch_size, 1)
-    knn_cap = _check_small_int("knn_cap", knn_cap, k + 1)
-    if n <= k:
-        raise ZooError(f"Too few samples for the k-NN metrics (k={k}). Received: n={n}. Allowed: n >= {k + 1}.")
+    n, k, batch_size, knn_cap = _check_sizes(n, k, batch_size, knn_cap)
     info = data.info(dataset, data_dir=data_dir)
     source = sources.open_source(model, num_classes=info.num_classes)
     tick = time.perf_counter()
@@ -155,6 +149,71 @@ def evaluate(
             f"The model has {source.num_classes} classes but the classifier of '{dataset}' has "
             f"{extractor.num_classes}. Score it against the data set it was trained on."
         )
+    scored = _score_samples(source, extractor, n, seed, batch_size)
+    timings = scored.timings
+    tick = time.perf_counter()
+    metrics = _metrics(scored, reference, seed, k, knn_cap)
+    counts = scores.class_histogram(scored.probabilities, extractor.num_classes)
+    timings["metrics"] = time.perf_counter() - tick
+
+    metrics["inception_fid"], inception_protocol, notes = None, None, []
+    if inception:
+        tick = time.perf_counter()
+        metrics["inception_fid"], inception_protocol, note = inception_fid(source, dataset, n, seed, batch_size, data_dir)
+        notes += [note] if note else []
+        timings["inception"] = time.perf_counter() - tick
+    runtime = _runtime(timings, reference_seconds, time.perf_counter() - start, n)
+    settings = {"dataset": dataset, "n": n, "seed": seed, "batch_size": batch_size, "k": k, "knn_cap": knn_cap}
+    return EvaluationResult(
+        metrics=metrics,
+        class_histogram={
+            "class_names": list(reference.class_names),
+            "counts": [int(count) for count in counts],
+            "fractions": [round(float(count) / n, 4) for count in counts],
+        },
+        protocol=_protocol(settings, source, reference, classifier_info, extractor, scored.resize_note, inception_protocol),
+        source=source.describe(),
+        runtime=runtime,
+        notes=notes,
+    )
+
+
+def _runtime(timings, reference_seconds, total_seconds, n):
+    """The rounded timings of `EvaluationResult.runtime`, with the total and the throughput."""
+    runtime = {name: round(value, 3) for name, value in timings.items()}
+    runtime["reference"] = round(reference_seconds, 3)
+    runtime["total"] = round(total_seconds, 3)
+    runtime["samples_per_second"] = round(n / max(runtime["total"], 1e-9), 1)
+    return runtime
+
+
+@dataclasses.dataclass
+class _Scored:
+    """What the classifier made of the samples: features, probabilities, labels asked for."""
+
+    statistics: object
+    features: np.ndarray
+    probabilities: np.ndarray
+    labels: object
+    resize_note: object
+    timings: dict
+
+
+def _check_sizes(n, k, batch_size, knn_cap):
+    """`(n, k, batch_size, knn_cap)` checked; a `ZooError` for a bad one."""
+    from zoo.latent import check_count
+
+    n = check_count(n)
+    k = _check_small_int("k", k, 1)
+    batch_size = _check_small_int("batch_size", batch_size, 1)
+    knn_cap = _check_small_int("knn_cap", knn_cap, k + 1)
+    if n <= k:
+        raise ZooError(f"Too few samples for the k-NN metrics (k={k}). Received: n={n}. Allowed: n >= {k + 1}.")
+    return n, k, batch_size, knn_cap
+
+
+def _score_samples(source, extractor, n, seed, batch_size):
+    """Draws `n` samples from `source` batch by batch and runs the classifier on them (timed)."""
     statistics = frechet.FeatureStatistics()
     features, probabilities, labels = [], [], []
     timings = {"generate": 0.0, "features": 0.0}
@@ -176,46 +235,43 @@ def evaluate(
         if batch_labels is not None:
             labels.append(batch_labels)
         timings["features"] += time.perf_counter() - tick
+    return _Scored(
+        statistics=statistics,
+        features=np.concatenate(features),
+        probabilities=np.concatenate(probabilities),
+        labels=np.concatenate(labels) if labels else None,
+        resize_note=resize_note,
+        timings=timings,
+    )
 
-    tick = time.perf_counter()
-    features = np.concatenate(features)
-    probabilities = np.concatenate(probabilities)
-    metrics = {"fd": frechet.frechet_distance_from_statistics(statistics, reference.statistics)}
-    metrics["kid"], metrics["kid_std"] = reference.kernel.distance(features, seed=seed)
-    metrics["classifier_score"], metrics["classifier_score_std"] = scores.classifier_score(probabilities)
+
+def _metrics(scored, reference, seed, k, knn_cap):
+    """Every metric but Inception-FID, from the scored samples and the reference."""
+    metrics = {"fd": frechet.frechet_distance_from_statistics(scored.statistics, reference.statistics)}
+    metrics["kid"], metrics["kid_std"] = reference.kernel.distance(scored.features, seed=seed)
+    metrics["classifier_score"], metrics["classifier_score_std"] = scores.classifier_score(scored.probabilities)
     metrics.update(
         manifold.precision_recall_density_coverage(
-            reference.knn_features, features[:knn_cap], k=k, real_radii=reference.knn_radii
+            reference.knn_features, scored.features[:knn_cap], k=k, real_radii=reference.knn_radii
         )
     )
     metrics["conditional_accuracy"] = (
-        scores.conditional_accuracy(probabilities, np.concatenate(labels)) if labels else None
+        None if scored.labels is None else scores.conditional_accuracy(scored.probabilities, scored.labels)
     )
-    counts = scores.class_histogram(probabilities, extractor.num_classes)
-    timings["metrics"] = time.perf_counter() - tick
+    return metrics
 
-    notes = []
-    metrics["inception_fid"] = None
-    inception_protocol = None
-    if inception:
-        tick = time.perf_counter()
-        metrics["inception_fid"], inception_protocol, note = inception_fid(source, dataset, n, seed, batch_size, data_dir)
-        if note:
-            notes.append(note)
-        timings["inception"] = time.perf_counter() - tick
-    timings = {name: round(value, 3) for name, value in timings.items()}
-    timings["reference"] = round(reference_seconds, 3)
-    timings["total"] = round(time.perf_counter() - start, 3)
-    timings["samples_per_second"] = round(n / max(timings["total"], 1e-9), 1)
 
-    protocol = {
-        "dataset": dataset,
+def _protocol(settings, source, reference, classifier_info, extractor, resize_note, inception_protocol):
+    """How the figures were obtained (JSON-ready), for `EvaluationResult.protocol`."""
+    n, k = settings["n"], settings["k"]
+    return {
+        "dataset": settings["dataset"],
         "reference_split": reference.split,
         "reference_count": reference.count,
         "n": n,
-        "seed": seed,
+        "seed": settings["seed"],
         **source.protocol(),
-        "batch_size": batch_size,
+        "batch_size": settings["batch_size"],
         "preprocessing": "clip to [-1, 1], quantise to 8 bits",
         "resize": resize_note or "none",
         "classifier": classifier_info.describe(),
@@ -227,26 +283,19 @@ def evaluate(
             "estimator": "unbiased MMD^2, mean and std over subsets",
             "subsets": kid.SUBSETS,
             "subset_size": min(kid.SUBSET_SIZE, n, reference.count),
-            "subset_seeds": {"reference": kid.REFERENCE_SEED, "samples": seed},
+            "subset_seeds": {"reference": kid.REFERENCE_SEED, "samples": settings["seed"]},
         },
         "classifier_score": {"definition": "exp(E KL(p(y|x) || p(y)))", "splits": min(scores.SPLITS, n)},
-        "knn": {"k": k, "samples": min(n, knn_cap), "reference": len(reference.knn_features), "distance": "euclidean", "inside": "strict <"},
+        "knn": {
+            "k": k,
+            "samples": min(n, settings["knn_cap"]),
+            "reference": len(reference.knn_features),
+            "distance": "euclidean",
+            "inside": "strict <",
+        },
         "inception": inception_protocol,
         "versions": _versions(source.kind),
     }
-    names = list(reference.class_names)
-    return EvaluationResult(
-        metrics=metrics,
-        class_histogram={
-            "class_names": names,
-            "counts": [int(count) for count in counts],
-            "fractions": [round(float(count) / n, 4) for count in counts],
-        },
-        protocol=protocol,
-        source=source.describe(),
-        runtime=timings,
-        notes=notes,
-    )
 
 
 def prepare_images(images, image_shape, name="the model"):

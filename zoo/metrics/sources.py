@@ -1,45 +1,52 @@
 """Where the scored images come from: generators in any zoo format, or arrays.
 
-Every source yields `(images, labels)` batches, images float32 `[b, H, W, C]`
-in [-1, 1] and `labels` the class each image was asked to be (or `None`):
+Every source is an `ImageSource` that yields `(images, labels)` batches, images
+float32 `[b, H, W, C]` in [-1, 1] and `labels` the class each image was asked
+to be (or `None`):
 
 - `KerasSource`: a `zoo.GAN` or a generator-only `keras.Model` (inputs `z`
   (and `label`), output `image`), e.g. loaded from a `model.keras`;
-- `OnnxSource`: an ONNX generator run by onnxruntime, fed by name (`z` float32
-  `[batch, latent_dim]`, `label` int64 `[batch]`) and read from `image`; the
-  `latent_dim` and `num_classes` come from its `metadata_props` (or the
-  export's `manifest.json`, or the input's shape);
+- `OnnxSource`: an ONNX generator run by onnxruntime, its
+  `zoo.record.GeneratorRecord` read from the file's metadata;
+- `ExportSource`: an export folder, its record read from `manifest.json` and
+  its `generator.onnx` checked against the manifest's sha256;
 - `ArraySource`: fixed images (a real split), with their labels;
 - `NoiseSource`: uniform noise, the "worst" reference figure.
 
-Generators draw `z` with `zoo.latent.sample_latent(n, latent_dim, seed)` -- the
-draw `GAN.generate(n, seed=seed)` uses -- so a `.keras` file and its ONNX export
-are scored on the same latent codes. Conditional generators get the balanced
-labels `i % num_classes`.
+Generators are run through `zoo.sampling.Sampler`, which draws `z` for a seed
+the way `GAN.generate(n, seed=seed)` does, so a `.keras` file and its ONNX
+export are scored on the same latent codes. Conditional generators get the
+balanced labels `i % num_classes`.
 
 `open_source(model)` turns a path (`.keras`, `.onnx`, an export folder, a run
 folder) or an object into a source.
+
+Example:
+
+>>> source = open_source("export/cgan-fashion-mnist")
+>>> images, labels = next(source.batches(100, seed=0))
+>>> labels[:3].tolist()
+[0, 1, 2]
 """
 
-import json
 import os
 
 import numpy as np
 
 from zoo.errors import ZooError
 from zoo.files import sha256_file
-from zoo.latent import LATENT_ALGORITHM, check_count, sample_latent
+from zoo.latent import LATENT_ALGORITHM, check_count
+from zoo.lazy import lazy_exports
 
-_NONE_STRINGS = frozenset({"", "none", "null"})
 
-
-class Source:
+class ImageSource:
     """Base class: a named supplier of image batches.
 
     Attributes:
         kind: `"keras"`, `"onnx"`, `"export"`, `"arrays"` or `"noise"`.
         name: what to call it in reports (a path or a description).
         num_classes: classes a conditional source is asked for, else `None`.
+        image_shape: `(H, W, C)` of one image.
     """
 
     kind = "source"
@@ -64,26 +71,49 @@ class Source:
         return {"draw": None, "labels": None}
 
 
-class GeneratorSource(Source):
-    """A generator fed by `z` (and labels); subclasses implement `generate_batch`."""
+class GeneratorSource(ImageSource):
+    """A generator run through a `zoo.sampling.Sampler`, on seeded latents and balanced labels.
 
-    latent_dim = None
+    Args:
+        sampler: the generator's `Sampler`.
+        name: what to call it in reports. Defaults to the sampler's name.
+        path: the file it was read from, if any (its sha256 goes in the report).
+    """
 
-    def generate_batch(self, z, labels):
-        """Returns float32 images for `z` `[b, latent_dim]` and int64 labels (or `None`)."""
-        raise NotImplementedError
+    def __init__(self, sampler, name=None, path=None):
+        self.sampler = sampler
+        self.name = name or sampler.name
+        self.path = None if path is None else os.fspath(path)
+
+    @property
+    def record(self):
+        """The generator's `zoo.record.GeneratorRecord`."""
+        return self.sampler.record
+
+    @property
+    def latent_dim(self):
+        return self.record.latent_dim
+
+    @property
+    def num_classes(self):
+        return self.record.num_classes
+
+    @property
+    def image_shape(self):
+        return self.record.image_shape
 
     def batches(self, n, seed=0, batch_size=500):
         n = check_count(n)
-        z = sample_latent(n, self.latent_dim, seed)
+        z = self.sampler.latents(n, seed)
         labels = balanced_labels(n, self.num_classes) if self.conditional else None
         for start in range(0, n, batch_size):
             stop = start + batch_size
             batch_labels = None if labels is None else labels[start:stop]
-            yield np.asarray(self.generate_batch(z[start:stop], batch_labels), np.float32), batch_labels
+            yield self.sampler.run(z[start:stop], batch_labels), batch_labels
 
     def describe(self):
-        return {**super().describe(), "latent_dim": self.latent_dim}
+        sha256 = sha256_file(self.path) if self.path else None
+        return {**super().describe(), "latent_dim": self.latent_dim, "path": self.path, "sha256": sha256}
 
     def protocol(self):
         return {
@@ -98,186 +128,117 @@ def balanced_labels(n, num_classes):
 
 
 class KerasSource(GeneratorSource):
-    """A `zoo.GAN` or a generator-only `keras.Model` (inputs `z`/`label`).
+    """A `zoo.GAN` (its EMA generator if kept, as `GAN.generate` and `zoo export` use) or a generator.
 
     Args:
-        model: the `zoo.GAN` or generator.
+        model: the `zoo.GAN` or generator-only `keras.Model`.
         name: what to call it in reports. Defaults to the model's name.
         num_classes: for a generator-only conditional model, its number of
-            classes (a `zoo.GAN` knows its own).
+            classes (a `zoo.GAN` knows its own; without it they are read from
+            the generator's label `Embedding`).
+        path: the `.keras` file it was loaded from, if any.
     """
 
     kind = "keras"
 
     def __init__(self, model, name=None, num_classes=None, path=None):
-        import tensorflow as tf
+        super().__init__(_keras_sampler(model, num_classes), name=name or getattr(model, "name", None), path=path)
 
-        from zoo.gan import GAN
 
-        if isinstance(model, GAN):
-            # What `GAN.generate` draws and `zoo export` ships: the EMA generator if kept.
-            generator, num_classes = model.inference_generator, model.num_classes
-        else:
-            generator = model
-        self.name = name or getattr(model, "name", "keras model")
-        self.path = path
-        inputs = {tensor.name.split(":")[0]: tensor for tensor in generator.inputs}
-        if "z" in inputs:
-            z_input = inputs["z"]
-        elif len(generator.inputs) == 1:
-            z_input = generator.inputs[0]
-        else:
-            raise ZooError(
-                f"{self.name}: a generator needs inputs named 'z' (and 'label'). "
-                f"Received: inputs {sorted(inputs)}."
-            )
-        label_input = inputs.get("label")
-        if label_input is None and len(generator.inputs) == 2:
-            label_input = next(tensor for tensor in generator.inputs if tensor is not z_input)
-        output_shape = generator.output_shape
-        if len(z_input.shape) != 2 or not isinstance(output_shape, tuple) or len(output_shape) != 4:
-            raise ZooError(
-                f"{self.name} is not a generator: expected z [batch, latent_dim] -> image "
-                f"[batch, H, W, C]. Received: input shape {tuple(z_input.shape)}, output shape {output_shape}."
-            )
-        self.latent_dim = int(z_input.shape[-1])
-        self.image_shape = tuple(output_shape[1:])
-        self.num_classes = _conditional_classes(label_input is not None, num_classes, self.name)
-        order = [z_input, label_input] if label_input is not None else [z_input]
-        label_dtype = tf.as_dtype(label_input.dtype) if label_input is not None else None
-        z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32)
+def _keras_sampler(model, num_classes):
+    """`Sampler.from_keras(model)`, with the given class count for a bare generator."""
+    from zoo.gan import GAN
+    from zoo.record import GeneratorRecord
+    from zoo.sampling import KerasBackend, Sampler
 
-        if label_input is None:
-
-            @tf.function(input_signature=[z_spec], autograph=False)
-            def run(z):
-                return tf.cast(generator(z, training=False), tf.float32)
-
-        else:
-            # Identity, not `==` (which KerasTensors overload).
-            positions = [next(i for i, known in enumerate(generator.inputs) if known is tensor) for tensor in order]
-
-            @tf.function(input_signature=[z_spec, tf.TensorSpec((None,), tf.int64)], autograph=False)
-            def run(z, labels):
-                feeds = [z, tf.cast(labels, label_dtype)]
-                ordered = [None] * 2
-                for feed, position in zip(feeds, positions):
-                    ordered[position] = feed
-                return tf.cast(generator(ordered, training=False), tf.float32)
-
-        self._run = run
-
-    def generate_batch(self, z, labels):
-        if labels is None:
-            return self._run(z).numpy()
-        return self._run(z, np.asarray(labels, np.int64)).numpy()
-
-    def describe(self):
-        return {**super().describe(), "path": self.path, "sha256": sha256_file(self.path) if self.path else None}
+    if num_classes is None or isinstance(model, GAN):
+        return Sampler.from_keras(model)
+    backend = KerasBackend(model)
+    record = GeneratorRecord(
+        latent_dim=backend.latent_dim,
+        image_shape=backend.image_shape,
+        num_classes=num_classes if backend.conditional else None,
+    )
+    return Sampler(backend, record, name=model.name)
 
 
 class OnnxSource(GeneratorSource):
-    """An ONNX generator run with onnxruntime on the CPU.
+    """An ONNX generator run with onnxruntime (`Sampler.from_onnx`).
 
     Args:
         path: the `.onnx` file.
-        facts: `{"latent_dim", "num_classes"}` known from elsewhere (an
-            export's manifest); the file's `metadata_props` take precedence.
-        threads: onnxruntime intra-op threads. Defaults to all usable cores.
+        threads: onnxruntime intra-op threads. Defaults to one per physical
+            core (`zoo.sessions`).
+        num_classes: classes of a conditional file whose metadata does not
+            record them (the data set's).
     """
 
     kind = "onnx"
 
-    def __init__(self, path, facts=None, threads=None, num_classes=None):
-        import onnxruntime as ort
+    def __init__(self, path, threads=None, num_classes=None):
+        from zoo.sampling import Sampler
 
-        self.path = self.name = os.fspath(path)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = int(threads or _usable_cores())
-        options.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types.
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ZooError(f"Could not open {self.path} with onnxruntime ({first[:200]}).") from error
-        meta = dict(self._session.get_modelmeta().custom_metadata_map)
-        facts = {**(facts or {}), **{key: meta[key] for key in ("latent_dim", "num_classes") if key in meta}}
-        inputs = {port.name: port for port in self._session.get_inputs()}
-        if "z" in inputs:
-            self._z = inputs["z"]
-        elif len(inputs) == 1:
-            self._z = next(iter(inputs.values()))
-        else:
-            raise ZooError(
-                f"{self.path}: an ONNX generator needs inputs named 'z' (and 'label'). "
-                f"Received: inputs {sorted(inputs)}."
-            )
-        others = [port for name, port in inputs.items() if name != self._z.name]
-        self._label = inputs.get("label") or (others[0] if len(others) == 1 else None)
-        if len(others) > 1:
-            raise ZooError(f"{self.path}: expected inputs 'z' and 'label'. Received: inputs {sorted(inputs)}.")
-        outputs = [port.name for port in self._session.get_outputs()]
-        self._output = "image" if "image" in outputs else outputs[0]
-        self.latent_dim = _positive_int(facts.get("latent_dim"), "latent_dim", self.path)
-        if self.latent_dim is None and isinstance(self._z.shape[-1], int) and self._z.shape[-1] > 0:
-            self.latent_dim = self._z.shape[-1]
-        if self.latent_dim is None:
-            raise ZooError(
-                f"{self.path} has no 'latent_dim' in its metadata_props and a dynamic z shape "
-                f"{self._z.shape}; export it with `zoo export`."
-            )
-        declared = facts.get("num_classes")
-        declared = None if str(declared).strip().lower() in _NONE_STRINGS else _positive_int(declared, "num_classes", self.path)
-        if declared is not None and self._label is None:
-            raise ZooError(
-                f"{self.path}: metadata says num_classes={declared} but the model has no 'label' input."
-            )
-        self.num_classes = _conditional_classes(self._label is not None, declared or num_classes, self.path)
-        self._z_dtype = _numpy_dtype(self._z.type)
-        self._label_dtype = _numpy_dtype(self._label.type) if self._label is not None else None
-        shape = self._session.get_outputs()[0].shape
-        self.image_shape = tuple(shape[1:]) if all(isinstance(d, int) for d in shape[1:]) else None
-
-    def generate_batch(self, z, labels):
-        feeds = {self._z.name: np.asarray(z, self._z_dtype)}
-        if self._label is not None:
-            feeds[self._label.name] = np.asarray(labels, self._label_dtype)
-        return self._session.run([self._output], feeds)[0]
-
-    def describe(self):
-        return {**super().describe(), "path": self.path, "sha256": sha256_file(self.path)}
+        path = os.fspath(path)
+        super().__init__(Sampler.from_onnx(path, name=path, threads=threads, num_classes=num_classes), path=path)
 
 
-class ExportSource(OnnxSource):
-    """An export folder (`manifest.json` + `generator.onnx`), its hashes checked."""
+class ExportSource(GeneratorSource):
+    """An export folder (`manifest.json` + `generator.onnx`), its hashes checked.
+
+    The generator's record is the manifest's `"model"` table.
+
+    Args:
+        folder: the folder written by `zoo export`.
+        threads: onnxruntime intra-op threads (see `OnnxSource`).
+        num_classes: classes of a conditional generator whose manifest does
+            not record them.
+    """
 
     kind = "export"
 
     def __init__(self, folder, threads=None, num_classes=None):
+        from zoo.export.manifest import read_manifest
+        from zoo.record import LABEL_NAME, GeneratorRecord
+        from zoo.sampling import OnnxBackend, Sampler
+        from zoo.sessions import onnx_ports, onnx_session
+
         folder = os.fspath(folder)
-        manifest = _read_manifest(folder)
-        formats = manifest.get("formats") if isinstance(manifest.get("formats"), dict) else {}
-        relative = formats.get("onnx") if isinstance(formats.get("onnx"), str) else "generator.onnx"
-        path = os.path.join(folder, relative)
-        if not os.path.isfile(path):
-            raise ZooError(f"{folder} has no {relative}. Pass a folder written by `zoo export`.")
-        entry = (manifest.get("files") or {}).get(relative)
-        if isinstance(entry, dict) and entry.get("sha256") and entry["sha256"] != sha256_file(path):
+        manifest = read_manifest(folder)
+        path = _checked_onnx_file(folder, manifest)
+        record = GeneratorRecord.from_dict(manifest.get("model"), source=os.path.join(folder, "manifest.json"))
+        session = onnx_session(path, threads=threads, name=path)
+        inputs, _ = onnx_ports(session)
+        if not record.conditional and num_classes is not None and LABEL_NAME in inputs:
+            record = record.replace(num_classes=num_classes)
+        if sorted(inputs) != sorted(record.input_names):
             raise ZooError(
-                f"{path} does not match the sha256 in manifest.json; the export was modified. "
-                "Re-export it or run `zoo verify` on the folder."
+                f"{path} does not take the inputs its manifest.json describes. Received: inputs={sorted(inputs)}, "
+                f"manifest inputs={sorted(record.input_names)}. Re-export the folder with `zoo export`."
             )
-        model_facts = manifest.get("model") if isinstance(manifest.get("model"), dict) else {}
-        super().__init__(path, facts=model_facts, threads=threads, num_classes=num_classes)
-        self.folder = self.name = folder
-        self.manifest_model = model_facts
+        super().__init__(Sampler(OnnxBackend(session), record, name=folder), path=path)
+        self.folder = folder
 
     def describe(self):
-        return {**super().describe(), "folder": self.folder, "variant": self.manifest_model.get("variant")}
+        return {**super().describe(), "folder": self.folder, "variant": self.record.variant}
 
 
-class ArraySource(Source):
+def _checked_onnx_file(folder, manifest):
+    """The path of the export's ONNX file, after checking it against the manifest's sha256."""
+    formats = manifest.get("formats") if isinstance(manifest.get("formats"), dict) else {}
+    relative = formats.get("onnx") if isinstance(formats.get("onnx"), str) else "generator.onnx"
+    path = os.path.join(folder, relative)
+    if not os.path.isfile(path):
+        raise ZooError(f"{folder} has no {relative}. Pass a folder written by `zoo export`.")
+    entry = manifest["files"].get(relative)
+    if isinstance(entry, dict) and entry.get("sha256") and entry["sha256"] != sha256_file(path):
+        raise ZooError(
+            f"{path} does not match the sha256 in manifest.json; the export was modified. "
+            "Re-export it or run `zoo verify` on the folder."
+        )
+    return path
+
+
+class ArraySource(ImageSource):
     """Fixed images (uint8 in [0, 255] or float in [-1, 1]) with optional labels.
 
     With `n` below the number of images, a seeded random subset is scored.
@@ -323,7 +284,7 @@ class ArraySource(Source):
         }
 
 
-class NoiseSource(Source):
+class NoiseSource(ImageSource):
     """Uniform noise in [-1, 1] of a given image shape."""
 
     kind = "noise"
@@ -344,11 +305,11 @@ class NoiseSource(Source):
 
 
 def open_source(model, num_classes=None):
-    """Returns a `Source` for `model`.
+    """Returns an `ImageSource` for `model`.
 
     Args:
-        model: a `Source`; a `zoo.GAN` or generator `keras.Model`; or a path to
-            a `.keras` file, an `.onnx` file, an export folder
+        model: an `ImageSource`; a `zoo.GAN` or generator `keras.Model`; or a
+            path to a `.keras` file, an `.onnx` file, an export folder
             (`manifest.json` + `generator.onnx`) or a run folder (`model.keras`).
         num_classes: classes of a conditional model that does not record them
             (e.g. a bare ONNX file); the data set's. Defaults to `None`.
@@ -359,7 +320,7 @@ def open_source(model, num_classes=None):
     >>> source.kind, source.num_classes
     ('export', 10)
     """
-    if isinstance(model, Source):
+    if isinstance(model, ImageSource):
         return model
     if not isinstance(model, (str, os.PathLike)):
         import keras
@@ -389,6 +350,10 @@ def open_source(model, num_classes=None):
             )
     if path.lower().endswith(".onnx"):
         return OnnxSource(path, num_classes=num_classes)
+    return _keras_file_source(path, num_classes)
+
+
+def _keras_file_source(path, num_classes):
     import keras
 
     import zoo.gan  # noqa: F401  (registers `zoo>GAN` so a saved GAN deserializes)
@@ -400,53 +365,5 @@ def open_source(model, num_classes=None):
     return KerasSource(loaded, name=path, num_classes=num_classes, path=path)
 
 
-def _conditional_classes(has_label_input, num_classes, name):
-    if not has_label_input:
-        return None
-    if num_classes is None:
-        raise ZooError(
-            f"{name} takes labels but does not say how many classes it has. "
-            "Pass num_classes (the data set's is used by `zoo evaluate`)."
-        )
-    return int(num_classes)
-
-
-def _positive_int(value, key, path):
-    """Parses a metadata value (`"64"`, `64`); `None` stays `None`."""
-    if value is None:
-        return None
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ZooError(f"{path}: {key} must be an integer. Received: {key}={value!r}.") from None
-    if isinstance(value, bool) or number <= 0:
-        raise ZooError(f"{path}: {key} must be positive. Received: {key}={value!r}.")
-    return number
-
-
-def _numpy_dtype(onnx_type):
-    return {
-        "tensor(float)": np.float32,
-        "tensor(float16)": np.float16,
-        "tensor(double)": np.float64,
-        "tensor(int64)": np.int64,
-        "tensor(int32)": np.int32,
-    }.get(onnx_type, np.float32)
-
-
-def _read_manifest(folder):
-    path = os.path.join(folder, "manifest.json")
-    try:
-        with open(path, encoding="utf-8") as file:
-            manifest = json.load(file)
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise ZooError(f"{path} is not valid JSON ({error}).") from error
-    if not isinstance(manifest, dict):
-        raise ZooError(f"{path} is not a zoo export manifest (not a JSON object).")
-    return manifest
-
-
-def _usable_cores():
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+# `Source` was this module's base class before `zoo.hub.sources.Source` (a download source) took the name.
+__getattr__, __dir__ = lazy_exports(__name__, {}, deprecated={"Source": (__name__, "ImageSource")})

@@ -2,18 +2,23 @@
 
 `export/manifest.json` (the index) lists every published name's files with
 sha256 and size, its formats and facts; `zoo/catalogue.json` (shipped in the
-package, read by `zoo.hub`) joins it with `models/<name>/card.json`. Both are
-generated, deterministic (sorted keys, no dates) and never edited by hand.
+package, read by `zoo.hub`) joins each manifest's `zoo.record.GeneratorRecord`
+(the one copy of the generator's facts) with what `models/<name>/card.json`
+adds: description, metrics, training summary, licences (and the variant or
+data set where the manifest lacks them). Both are generated, deterministic
+(sorted keys, no dates) and never edited by hand.
 """
 
 import json
 import os
 import shutil
 
+from zoo import paths
 from zoo.errors import ZooError
 from zoo.files import json_default, sha256_file, write_bytes_atomically
-from zoo.hub.catalogue import CATALOGUE_FILE, FORMAT_VERSION, check_name
+from zoo.hub.catalogue import CATALOGUE_FILE, FORMAT_VERSION, check_name, parse_entry
 from zoo.publish.card import machine_summary, metrics_summary
+from zoo.record import GeneratorRecord
 
 CARD_FILE = "card.json"
 INDEX_FILE = "manifest.json"
@@ -21,19 +26,27 @@ MODEL_FORMATS = ("keras", "onnx", "savedmodel", "litert")
 
 
 def repository_root(repo_root=None):
-    """`repo_root`, or the checkout holding this package (with `pyproject.toml`)."""
+    """The repository to publish into: `repo_root`, else the checkout running zoo.
+
+    Publishing writes `export/`, `models/` and `zoo/catalogue.json` of that
+    repository, never the installed package.
+
+    Raises:
+        ZooError: when `repo_root` is not a folder, or it is `None` and zoo is
+            installed from a wheel (`zoo.paths.checkout_root()` is `None`).
+    """
     if repo_root is not None:
         root = os.path.abspath(os.fspath(repo_root))
         if not os.path.isdir(root):
             raise ZooError(f"No such repository folder: {root}. Pass --repo-root of a keras-gan-zoo checkout.")
         return root
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # zoo/publish/ -> repo
-    if not os.path.isfile(os.path.join(root, "pyproject.toml")):
+    checkout = paths.checkout_root()
+    if checkout is None:
         raise ZooError(
-            f"This installation is not a source checkout ({root} has no pyproject.toml); "
-            "publish from a clone of the repository or pass --repo-root."
+            "zoo is installed as a package, not run from a source checkout, so there is no repository to publish into. "
+            f"Received: repo_root=None, zoo at {paths.package_dir()}. Publish from a clone of keras-gan-zoo or pass --repo-root."
         )
-    return root
+    return os.fspath(checkout)
 
 
 def build_index(repo_root):
@@ -74,22 +87,16 @@ def build_index(repo_root):
 
 
 def build_catalogue(repo_root, index=None):
-    """The packaged catalogue dict, from `models/*/card.json` and the index."""
+    """The packaged catalogue dict: each index entry's record, with `models/<name>/card.json`'s other fields."""
     root = repository_root(repo_root)
     index = build_index(root) if index is None else index
     models = {}
     for name, item in index["models"].items():
         card = read_card(root, name)
         files = item["files"]
-        facts = item["model"]
-        for key, card_value in (
-            ("latent_dim", card["model"]["latent_dim"]),
-            ("num_classes", card["model"]["num_classes"]),
-            ("image_shape", card["model"]["image_shape"]),
-            ("parameters", card["model"]["parameters"]),
-        ):
-            if facts.get(key) != card_value:
-                raise ZooError(f"models/{name}/{CARD_FILE} says {key}={card_value!r} but export/{name}/manifest.json says {facts.get(key)!r}.")
+        # The generator's facts are the manifest's record; the card adds what it lacks.
+        record = GeneratorRecord.from_dict(item["model"], source=f"export/{name}/manifest.json")
+        record = record.replace(variant=record.variant or card["variant"], dataset=record.dataset or card["dataset"])
         entry_files = {
             fmt: {"path": item["formats"][fmt], **files[item["formats"][fmt]]}
             for fmt in MODEL_FORMATS
@@ -99,16 +106,9 @@ def build_catalogue(repo_root, index=None):
         training = card["training"]
         models[name] = {
             "description": card["description"],
-            "variant": card["variant"],
-            "dataset": card["dataset"],
+            **record.to_dict(),
             "data_licence": card["data_licence"],
             "licence": card["licence"],
-            "latent_dim": card["model"]["latent_dim"],
-            "image_shape": card["model"]["image_shape"],
-            "num_classes": card["model"]["num_classes"],
-            "class_names": card["model"]["class_names"],
-            "value_range": card["model"]["value_range"],
-            "parameters": card["model"]["parameters"],
             "files": entry_files,
             "test_vectors": [
                 {"path": path, **files[path]} for path in sorted(files) if path.startswith("test_data_set_0/")
@@ -124,11 +124,14 @@ def build_catalogue(repo_root, index=None):
             "recipe": training["recipe"],
             "card": f"models/{name}/README.md",
         }
+        parse_entry(name, models[name], source="the rebuilt catalogue")  # what `zoo.hub` will read
     return {"format_version": FORMAT_VERSION, "generated_by": index["generated_by"], "models": models}
 
 
 def rebuild_catalogue(repo_root=None, write=True):
-    """Regenerates `export/manifest.json` and `zoo/catalogue.json`; returns the catalogue.
+    """Regenerates `export/manifest.json` and `zoo/catalogue.json` of the repository; returns the catalogue.
+
+    The repository is `repo_root`, else the checkout running zoo (`repository_root`).
 
     Example:
 
