@@ -1,4 +1,4 @@
-"""`zoo list`: the registered variants; `zoo list --pretrained`: the published generators."""
+"""`zoo list`: the registered variants (from their records); `zoo list --pretrained`: the published generators."""
 
 # Metrics shown in the `--pretrained` table, in this order, when the entry has them.
 SUMMARY_METRICS = (("fd", "FD"), ("precision", "P"), ("recall", "R"), ("conditional_accuracy", "cond.acc"))
@@ -17,22 +17,20 @@ def register(subparsers):
 def run(args):
     if getattr(args, "pretrained", False):
         return run_pretrained()
-    import inspect
-    import sys
-
     from zoo import registry
 
-    rows = []
-    for name in registry.list_variants():
-        builder = registry.get_variant(name)
-        module = sys.modules[builder.__module__]
-        summary = (module.__doc__ or "").strip().splitlines()[0]
-        summary = summary.split(": ", 1)[-1]
-        conditional = "num_classes" in inspect.signature(builder).parameters
-        rows.append((name, "conditional" if conditional else "unconditional", summary))
-    width = max(len(row[0]) for row in rows)
-    for name, kind, summary in rows:
-        print(f"{name:<{width}}  {kind:<13}  {summary}")
+    rows = [
+        (
+            record.name,
+            "conditional" if record.conditional else "unconditional",
+            record.summary,
+            ", ".join(url or title for title, url in record.reference_links()),
+        )
+        for record in registry.variant_records()
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths + [0])).rstrip())
     return 0
 
 
@@ -53,7 +51,7 @@ def run_pretrained():
                 entry.variant,
                 entry.dataset,
                 str(entry.num_classes or "-"),
-                metrics_summary(entry.metrics),
+                metrics_cell(entry.metrics),
                 *(
                     megabytes(entry.sizes[name]) if name in entry.sizes else "built on download"
                     for name in ("keras", "onnx", "savedmodel")
@@ -66,8 +64,8 @@ def run_pretrained():
     return 0
 
 
-def metrics_summary(metrics):
-    """`"FD 12.3, P 0.71, R 0.52 (n=10000)"`, or `"not measured"`."""
+def metrics_cell(metrics):
+    """The `--pretrained` table's metrics cell: `"FD 12.3, P 0.71, R 0.52 (n=10000)"`, or `"not measured"`."""
     parts = [
         f"{label} {metrics[key]:.3g}"
         for key, label in SUMMARY_METRICS

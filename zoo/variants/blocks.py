@@ -1,6 +1,7 @@
-"""Building blocks shared by the convolutional variants.
+"""Building blocks and networks shared by the convolutional variants.
 
-The layer plan is derived from `image_shape`: a square image of side `b·2^k`
+Every network that more than one variant uses lives here, so no variant imports
+another variant's module. The layer plan is derived from `image_shape`: a square image of side `b·2^k`
 (3 ≤ b ≤ 8, k ≥ 1) is generated from a `b×b` feature map doubled `k` times, and
 discriminated by `k` stride-2 convolutions. 28 = 7·2², 32 = 4·2³, 64 = 4·2⁴.
 """
@@ -11,7 +12,8 @@ import keras
 from keras import layers
 
 from zoo.errors import ZooError
-from zoo.layers import MinibatchStdDev
+from zoo.gan import check_num_classes
+from zoo.layers import LatentCluster, MinibatchStdDev
 
 MIN_BASE, MAX_BASE = 3, 8
 
@@ -147,3 +149,76 @@ def image_input(image_shape):
 
 def label_input():
     return keras.Input((), dtype="int32", name="label")
+
+
+def required_num_classes(num_classes, variant):
+    """Returns `num_classes` checked, for a variant that cannot do without labels."""
+    num_classes = check_num_classes(num_classes)
+    if num_classes is None:
+        raise ZooError(
+            f"{variant} is conditional: num_classes must be an integer >= 2. "
+            "Received: num_classes=None."
+        )
+    return num_classes
+
+
+def conv_generator(
+    latent_dim, image_shape, width=24, upsampling="nearest", output_kernel_size=3,
+    cluster_frequencies=None, embedding_dim=32,
+):
+    """The DCGAN generator `z -> image` (`conv_generator_body` on `z`).
+
+    With `cluster_frequencies` (self-conditioning, Liu et al. 2020) G draws a
+    cluster id from `z[:, 0]` (`zoo.layers.LatentCluster`) and concatenates its
+    embedding to `z`.
+
+    Example:
+
+    >>> conv_generator(64, (28, 28, 1)).output.shape
+    (None, 28, 28, 1)
+    """
+    z = latent_input(latent_dim)
+    x = z
+    if cluster_frequencies is not None:
+        cluster = LatentCluster(cluster_frequencies, name="latent_cluster")(z)
+        embedded = layers.Embedding(len(cluster_frequencies), embedding_dim)(cluster)
+        x = layers.Concatenate()([z, embedded])
+    image = conv_generator_body(x, image_shape, width, upsampling, output_kernel_size=output_kernel_size)
+    return keras.Model(z, image, name="generator")
+
+
+def conv_discriminator(image_shape, width=32, spectral_norm=False, minibatch_std=False):
+    """The DCGAN discriminator `image -> logit` (`conv_discriminator_body`)."""
+    image = image_input(image_shape)
+    logit = conv_discriminator_body(
+        image, image_shape, width, spectral_norm, minibatch_std=minibatch_std
+    )
+    return keras.Model(image, logit, name="discriminator")
+
+
+def label_conditioned_generator(latent_dim, image_shape, num_classes, width=24, embedding_dim=32):
+    """The cGAN generator `(z, label) -> image`: the label's embedding joins `z`."""
+    z = latent_input(latent_dim)
+    label = label_input()
+    embedded = layers.Embedding(num_classes, embedding_dim)(label)
+    x = layers.Concatenate()([z, embedded])
+    image = conv_generator_body(x, image_shape, width, "nearest")
+    return keras.Model([z, label], image, name="generator")
+
+
+def label_conditioned_discriminator(
+    image_shape, num_classes, width=32, embedding_dim=32, spectral_norm=False
+):
+    """The cGAN discriminator `(image, label) -> logit`.
+
+    The label's embedding is projected to one extra image-sized channel stacked
+    on the input image (Mirza & Osindero 2014).
+    """
+    height, width_px, _ = image_shape
+    image = image_input(image_shape)
+    label = label_input()
+    embedded = layers.Embedding(num_classes, embedding_dim)(label)
+    label_map = layers.Reshape((height, width_px, 1))(layers.Dense(height * width_px)(embedded))
+    x = layers.Concatenate()([image, label_map])
+    logit = conv_discriminator_body(x, image_shape, width, spectral_norm)
+    return keras.Model([image, label], logit, name="discriminator")

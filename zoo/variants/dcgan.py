@@ -9,44 +9,32 @@ convolutions (`zoo.export.onnx_optimize`).
 The default widths (G: 96-48-24 channels at 28x28, D: 32-64) were chosen with
 `bench/train_throughput.py`: D's width dominates the CPU cost of a step, and
 these train more than 2x faster than the TensorFlow DCGAN tutorial's networks.
-
-Reference: Radford, Metz & Chintala, "Unsupervised Representation Learning with
-Deep Convolutional Generative Adversarial Networks", ICLR 2016.
+The networks are `blocks.conv_generator` and `blocks.conv_discriminator`, which the
+other DCGAN-style variants share.
 """
-
-import keras
-from keras import layers
 
 from zoo.errors import ZooError
 from zoo.gan import GAN, check_latent_dim, default_optimizer
-from zoo.layers import LatentCluster
+from zoo.lazy import lazy_exports
 from zoo.registry import register_variant
-from zoo.variants import blocks, cgan
+from zoo.variants import blocks
+
+NAME = "dcgan"
+
+# The networks moved to `blocks`, which every DCGAN-style variant shares.
+__getattr__, __dir__ = lazy_exports(__name__, {}, deprecated={
+    "build_generator": ("zoo.variants.blocks", "conv_generator"),
+    "build_discriminator": ("zoo.variants.blocks", "conv_discriminator"),
+})
 
 
-def build_generator(
-    latent_dim, image_shape, width=24, upsampling="nearest", output_kernel_size=3,
-    cluster_frequencies=None, embedding_dim=32,
-):
-    z = blocks.latent_input(latent_dim)
-    x = z
-    if cluster_frequencies is not None:
-        cluster = LatentCluster(cluster_frequencies, name="latent_cluster")(z)
-        embedded = layers.Embedding(len(cluster_frequencies), embedding_dim)(cluster)
-        x = layers.Concatenate()([z, embedded])
-    image = blocks.conv_generator_body(x, image_shape, width, upsampling, output_kernel_size=output_kernel_size)
-    return keras.Model(z, image, name="generator")
-
-
-def build_discriminator(image_shape, width=32, spectral_norm=False, minibatch_std=False):
-    image = blocks.image_input(image_shape)
-    logit = blocks.conv_discriminator_body(
-        image, image_shape, width, spectral_norm, minibatch_std=minibatch_std
-    )
-    return keras.Model(image, logit, name="discriminator")
-
-
-@register_variant("dcgan")
+@register_variant(
+    NAME,
+    conditional=False,
+    self_conditioning=True,
+    summary="deep convolutional GAN (Radford et al. 2016).",
+    references=("Radford, Metz & Chintala 2016, DCGAN, arXiv:1511.06434",),
+)
 def dcgan(
     image_shape=(28, 28, 1),
     latent_dim=64,
@@ -75,22 +63,26 @@ def dcgan(
 
     >>> gan = zoo.create("dcgan", image_shape=(32, 32, 3), latent_dim=128)
     """
-    blocks.upsampling_plan(image_shape, "dcgan")
+    blocks.upsampling_plan(image_shape, NAME)
     latent_dim = check_latent_dim(latent_dim)
     image_shape = tuple(image_shape)
     frequencies = _cluster_frequencies(clusters, cluster_frequencies)
     if frequencies is None:
-        discriminator = build_discriminator(image_shape, d_width, spectral_norm, minibatch_std)
+        discriminator = blocks.conv_discriminator(image_shape, d_width, spectral_norm, minibatch_std)
     else:
         if minibatch_std:
             raise ZooError("minibatch_std is not available with clusters; pass one of them.")
-        discriminator = cgan.build_discriminator(image_shape, len(frequencies), d_width, spectral_norm=spectral_norm)
+        discriminator = blocks.label_conditioned_discriminator(
+            image_shape, len(frequencies), d_width, spectral_norm=spectral_norm
+        )
     return GAN(
-        build_generator(latent_dim, image_shape, g_width, upsampling, output_kernel_size, frequencies),
+        blocks.conv_generator(
+            latent_dim, image_shape, g_width, upsampling, output_kernel_size, frequencies
+        ),
         discriminator,
         latent_clusters=frequencies,
         latent_dim=latent_dim,
-        variant="dcgan",
+        variant=NAME,
         compile_defaults={
             "loss": "non_saturating",
             "g_optimizer": default_optimizer(2e-4, beta_1=0.5),

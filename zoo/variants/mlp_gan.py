@@ -1,7 +1,4 @@
-"""`mlp_gan`: fully connected generator and discriminator (Goodfellow et al. 2014).
-
-Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
-"""
+"""`mlp_gan`: fully connected generator and discriminator (Goodfellow et al. 2014)."""
 
 import math
 
@@ -11,6 +8,8 @@ from keras import layers
 from zoo.gan import GAN, check_latent_dim, default_optimizer
 from zoo.registry import register_variant
 from zoo.variants.blocks import check_image_shape, image_input, latent_input
+
+NAME = "mlp_gan"
 
 
 def build_generator(latent_dim, image_shape, hidden_units=(256, 512, 1024)):
@@ -36,7 +35,12 @@ def build_discriminator(image_shape, hidden_units=(512, 256), dropout=0.3):
     return keras.Model(image, logit, name="discriminator")
 
 
-@register_variant("mlp_gan")
+@register_variant(
+    NAME,
+    conditional=False,
+    summary="fully connected generator and discriminator (Goodfellow et al. 2014).",
+    references=("Goodfellow et al. 2014, Generative Adversarial Nets, arXiv:1406.2661",),
+)
 def mlp_gan(image_shape=(28, 28, 1), latent_dim=64, **gan_options):
     """Builds the fully connected GAN.
 
@@ -44,13 +48,13 @@ def mlp_gan(image_shape=(28, 28, 1), latent_dim=64, **gan_options):
 
     >>> gan = zoo.create("mlp_gan", image_shape=(28, 28, 1), latent_dim=64)
     """
-    image_shape = check_image_shape(image_shape, "mlp_gan")
+    image_shape = check_image_shape(image_shape, NAME)
     latent_dim = check_latent_dim(latent_dim)
     return GAN(
         build_generator(latent_dim, image_shape),
         build_discriminator(image_shape),
         latent_dim=latent_dim,
-        variant="mlp_gan",
+        variant=NAME,
         compile_defaults={
             "loss": "non_saturating",
             "g_optimizer": default_optimizer(2e-4, beta_1=0.5),
