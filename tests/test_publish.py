@@ -169,7 +169,10 @@ def test_card_is_the_source_of_truth(repo):
     assert card["data_licence"] == "Fashion-MNIST: MIT, © Zalando SE" and card["licence"] == "Apache-2.0"
     model = card["model"]
     assert (model["latent_dim"], model["num_classes"], model["image_shape"]) == (64, None, [28, 28, 1])
-    assert model["value_range"] == [-1.0, 1.0] and model["parameters"] == generator.count_params()
+    assert model["output_range"] == [-1.0, 1.0] and model["parameters"] == generator.count_params()
+    # The card's generator facts are the manifest's record, in its one spelling, plus the builder options.
+    manifest = json.loads((root / "export" / NAME / "manifest.json").read_text())
+    assert {key: value for key, value in model.items() if key != "variant_config"} == manifest["model"]
     training = card["training"]
     run_json = json.loads((run / "run.json").read_text())
     assert (training["steps"], training["images_seen"]) == (2, 64)

@@ -61,6 +61,8 @@ def test_nan_stops_training_and_keeps_the_last_good_model(tmp_path):
     )
     assert recorder.epochs == [0], "training must stop in the first epoch"
     assert not (tmp_path / "diverging" / "model.keras").exists()
+    assert not list((tmp_path / "diverging").glob("samples/*.png")), "a diverged epoch gets no sample grid"
+    assert json.loads((tmp_path / "diverging" / "run.json").read_text())["result"]["diverged"] is True
     assert hashlib.sha256(model_file.read_bytes()).hexdigest() == good
 
 
@@ -176,3 +178,17 @@ def test_evaluate_every_puts_metrics_in_the_history(tmp_path):
     assert len(history.history["fd"]) >= 1
     assert np.isfinite(history.history["fd"][-1]) and history.history["fd"][-1] > 0
     assert 0.0 <= history.history["coverage"][-1] <= 1.0
+
+
+def test_train_run_takes_a_run_config_and_records_it(tmp_path):
+    from zoo.run_config import RunConfig, read_run_record
+    from zoo.training import train_run
+
+    config = RunConfig("mlp_gan", epochs=1, batch_size=32, steps_per_epoch=2, take=512, seed=0, sample_count=4,
+                       variant_config={"latent_dim": 16})
+    gan, _ = train_run(config, out=tmp_path, verbose=0)
+    record = read_run_record(tmp_path / "run.json")
+    assert record.config.replace(variant_config=config.variant_config) == config
+    assert record.config.variant_config["latent_dim"] == 16 and record.config.variant_config["image_shape"] == (28, 28, 1)
+    assert record.result.generator_steps == 2 and record.result.images_seen == 64 and not record.result.diverged
+    assert record.class_names[0] == "T-shirt/top" and record.data_source.startswith("idx:") and gan.latent_dim == 16

@@ -37,7 +37,20 @@ from zoo.images import save_grid
 from zoo.metrics.callback import Evaluate  # noqa: F401  (re-exported)
 
 
-def _finite(logs):
+def logs_are_finite(logs):
+    """Whether every number in a callback's `logs` is finite.
+
+    A `zoo.GAN` logs running means over the epoch, so one non-finite batch
+    leaves the whole epoch's logs non-finite: the callbacks that save, draw or
+    score an epoch (`AtomicCheckpoint`, `SampleGrid`, `Evaluate`) skip an
+    epoch for which this is `False`, which is every epoch `TerminateOnNaN`
+    stops in.
+
+    Example:
+
+    >>> logs_are_finite({"d_loss": 0.7, "g_loss": float("nan")})
+    False
+    """
     return all(
         math.isfinite(float(value))
         for value in (logs or {}).values()
@@ -49,17 +62,33 @@ class TerminateOnNaN(keras.callbacks.Callback):
     """Stops training as soon as any logged loss or metric is NaN or infinite.
 
     Unlike `keras.callbacks.TerminateOnNaN`, which only watches `loss`, this
-    watches every value a GAN logs (`d_loss`, `g_loss`, ...), and marks the
-    model so `AtomicCheckpoint` keeps the last good file.
+    watches every value a GAN logs (`d_loss`, `g_loss`, ...). The epoch it
+    stops in ends with non-finite logs, so `AtomicCheckpoint` keeps the last
+    good file (see `logs_are_finite`).
+
+    Attributes:
+        diverged: whether it stopped the last `fit` it watched; `zoo.training`
+            records it as `run.json`'s `result.diverged`.
+
+    Example:
+
+    >>> nan_guard = zoo.callbacks.TerminateOnNaN()
+    >>> gan.fit(ds, epochs=20, callbacks=[nan_guard])
+    >>> nan_guard.diverged
+    False
     """
 
+    def __init__(self):
+        super().__init__()
+        self.diverged = False
+
     def on_train_begin(self, logs=None):
-        self.model.diverged = False
+        self.diverged = False
 
     def on_train_batch_end(self, batch, logs=None):
-        if not _finite(logs):
+        if not logs_are_finite(logs):
             print(f"\nzoo: batch {batch}: non-finite loss {logs}; stopping, last good model kept.")
-            self.model.diverged = True
+            self.diverged = True
             self.model.stop_training = True
 
 
@@ -68,7 +97,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     The file is written to a temporary sibling and renamed, so a crash never
     leaves a half-written model; nothing is written for an epoch whose logs hold
-    a non-finite value or after `TerminateOnNaN` fired.
+    a non-finite value (`logs_are_finite`), such as the one `TerminateOnNaN`
+    stopped.
 
     Beside it, `<path>.json` (see `checkpoint_epoch`) records how many epochs the
     file holds with its sha256, and the previous file's, written before the
@@ -85,7 +115,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self._on_disk = False  # the record entry of the file at `path`; False: not looked up yet
 
     def on_epoch_end(self, epoch, logs=None):
-        if getattr(self.model, "diverged", False) or not _finite(logs):
+        if not logs_are_finite(logs):
             return
         if self._on_disk is False:
             self._on_disk = _recorded_entry(self.path)
@@ -347,7 +377,8 @@ class SampleGrid(keras.callbacks.Callback):
     """Writes a grid of samples from fixed latent seeds after every epoch.
 
     Epochs stay comparable because every grid uses the same `z` (and labels).
-    For conditional models the labels default to `i % num_classes`.
+    For conditional models the labels default to `i % num_classes`. An epoch
+    whose logs are not finite (`logs_are_finite`) gets no grid.
 
     Args:
         directory: where `epoch_001.png`, ... go.
@@ -368,7 +399,7 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if getattr(self.model, "diverged", False):
+        if not logs_are_finite(logs):  # a diverged epoch (`TerminateOnNaN`): nothing worth drawing
             return
         labels = self.labels
         if labels is None and self.model.num_classes is not None:

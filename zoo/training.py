@@ -4,7 +4,7 @@ A run folder holds:
 
     OUT/model.keras        the GAN after the last good epoch (written atomically)
     OUT/model.keras.json   how many epochs model.keras holds, with its sha256
-    OUT/run.json           the run's settings, for reproduction
+    OUT/run.json           the run's `zoo.run_config.RunRecord`: settings and result
     OUT/clock.json         training seconds of all sessions
     OUT/samples/epoch_NNN.png   samples from fixed seeds, one grid per epoch
     OUT/logs/              TensorBoard scalars and sample images
@@ -19,18 +19,26 @@ killed run left (`.model.keras.tmp-*`, ...) are removed when the run starts.
 
 import contextlib
 import errno
-import inspect
 import json
 import os
 import time
 
-from zoo.checks import check_int, check_number, check_seed, received
+from zoo.checks import received
 from zoo.errors import ZooError
 from zoo.files import (
     check_writable_folder,
     clean_stale_temporaries,
     temporary_pattern,
     write_bytes_atomically,
+)
+from zoo.run_config import (  # noqa: F401  (MIXED_PRECISION, mixed_precision_policy: re-exported)
+    MIXED_PRECISION,
+    STRATEGIES,
+    RunConfig,
+    RunRecord,
+    RunResult,
+    mixed_precision_policy,
+    read_run_record,
 )
 
 # The files a run writes with `atomic_path`, per folder of the run.
@@ -43,52 +51,35 @@ _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 def train(
     variant,
-    dataset="fashion_mnist",
+    dataset=RunConfig.dataset,
     out=None,
-    epochs=20,
-    batch_size=128,
+    epochs=RunConfig.epochs,
+    batch_size=RunConfig.batch_size,
     steps_per_epoch=None,
     seed=None,
     data_dir=None,
     take=None,
     variant_config=None,
     compile_config=None,
-    sample_count=64,
+    sample_count=RunConfig.sample_count,
     max_minutes=None,
     evaluate_every=None,
     strategy=None,
-    mixed_precision=False,
+    mixed_precision=None,
     callbacks=(),
     verbose="auto",
 ):
     """Trains `variant` on `dataset` and returns `(gan, history)`.
 
+    The settings (`variant`, `dataset`, `epochs`, `batch_size`,
+    `steps_per_epoch`, `seed`, `take`, `variant_config`, `compile_config`,
+    `sample_count`, `max_minutes`, `evaluate_every`, `strategy`,
+    `mixed_precision`) are those of `zoo.run_config.RunConfig`, which
+    documents and checks them; this builds one and calls `train_run`.
+
     Args:
-        variant: registered variant name, e.g. `"dcgan"`.
-        dataset: a `zoo.data` name or a folder of images.
         out: run folder. Defaults to `runs/<variant>`.
-        epochs: number of epochs.
-        batch_size: images per step.
-        steps_per_epoch: stop each epoch after this many steps (the data is
-            repeated), for short runs. Defaults to a full pass.
-        seed: seed of weights, noise and shuffling, for reproducible runs.
         data_dir: folder with local data files (see `zoo.data.load`).
-        take: use only the first `take` training images.
-        variant_config: extra builder options, e.g. `{"latent_dim": 128}`.
-        compile_config: extra `GAN.compile` options, e.g. `{"jit_compile": True}`.
-        sample_count: images in each epoch's sample grid.
-        max_minutes: stop training after this much wall-clock time.
-        evaluate_every: score 5000 samples with `zoo.metrics` every this many
-            epochs (and after the last); the figures go to the logs and
-            TensorBoard.
-        strategy: `None`, `"mirrored"` (all local GPUs, or the CPU) or
-            `"multiworker"` (`TF_CONFIG` cluster), or a `tf.distribute`
-            strategy. The batch size is the global batch size.
-        mixed_precision: `None`/`False` (float32), `"float16"` (or `True`:
-            the `mixed_float16` policy, both optimizers get loss scaling) or
-            `"bfloat16"` (`mixed_bfloat16`: no loss scaling needed; fast on
-            CPUs with AVX512-BF16/AMX and on recent GPUs). Variables stay
-            float32 either way, and exports are float32.
         callbacks: extra Keras callbacks.
         verbose: `fit` verbosity.
 
@@ -96,148 +87,209 @@ def train(
 
     >>> gan, history = zoo.training.train("dcgan", epochs=1, steps_per_epoch=50)
     """
+    config = RunConfig(
+        variant=variant,
+        dataset=dataset,
+        epochs=epochs,
+        batch_size=batch_size,
+        steps_per_epoch=steps_per_epoch,
+        seed=seed,
+        take=take,
+        max_minutes=max_minutes,
+        evaluate_every=evaluate_every,
+        mixed_precision=mixed_precision,
+        strategy=strategy,
+        variant_config=variant_config,
+        compile_config=compile_config,
+        sample_count=sample_count,
+    )
+    return train_run(config, out=out, data_dir=data_dir, callbacks=callbacks, verbose=verbose)
+
+
+def train_run(config, *, out=None, data_dir=None, callbacks=(), verbose="auto"):
+    """Trains the run `config` (a `zoo.run_config.RunConfig`) and returns `(gan, history)`.
+
+    Args:
+        config: the run's settings.
+        out: run folder. Defaults to `runs/<variant>`; re-running with the
+            same folder resumes.
+        data_dir: folder with local data files (see `zoo.data.load`).
+        callbacks: extra Keras callbacks.
+        verbose: `fit` verbosity.
+
+    Example:
+
+    >>> config = zoo.run_config.RunConfig.from_recipe("models/dcgan-fashion-mnist/recipe.toml")
+    >>> gan, history = zoo.training.train_run(config.replace(epochs=1), out="runs/dcgan")
+    """
+    import keras
+
+    from zoo import data
+    from zoo.registry import variant_record
+
+    record = variant_record(config.variant)
+    out = os.fspath(out or os.path.join("runs", config.variant))
+    check_writable_folder(out, "out")
+    check_data_dir(data_dir)
+    check_same_variant(out, config.variant)
+    if config.seed is not None:
+        keras.utils.set_random_seed(config.seed)
+    info = data.info(config.dataset, data_dir=data_dir)
+    check_data_found(info, data_dir)
+    options, clustering, clustering_seconds = _builder_options(config, record, info, data_dir)
+    distribution = get_strategy(config.strategy)
+    gan = _build_gan(config, options, distribution)
+    batches = _training_batches(config, record, data_dir, clustering)
+    run = RunRecord(
+        config=config.replace(variant_config=options),
+        data_source=info.source,
+        replicas=distribution.num_replicas_in_sync,
+        class_names=tuple(info.class_names) if info.class_names else None,
+        clustering_seconds=round(clustering_seconds, 1) if clustering is not None else None,
+    )
+    with _disk_errors_reported(out):
+        return _fit(gan, batches, run, out, data_dir, callbacks, verbose)
+
+
+def _builder_options(config, record, info, data_dir=None):
+    """The options the variant of `config` is built with on the data set `info`.
+
+    The data set gives `image_shape` (and `num_classes` to a conditional
+    variant); a self-conditioned one (`clusters=k`) gets the clusters found in
+    the training images.
+
+    Returns:
+        `(options, clustering, seconds)`: the builder options, the
+        `zoo.clusters` result (or `None`) and the seconds finding it took.
+    """
+    options = {"image_shape": info.image_shape}
+    if record.conditional:
+        if info.num_classes is None:
+            raise ZooError(
+                f"Variant '{config.variant}' is conditional but data set '{config.dataset}' has no "
+                "labels. Use a labelled data set (or a folder with one subfolder per class)."
+            )
+        options["num_classes"] = info.num_classes
+    options["seed"] = config.seed
+    options.update(config.variant_config)
+    if options.get("clusters") is None or options.get("cluster_frequencies") is not None:
+        return options, None, 0.0
+    started = time.perf_counter()
+    clustering = _cluster_training_images(config, record, data_dir, options["clusters"])
+    options["clusters"] = len(clustering.frequencies)
+    options["cluster_frequencies"] = clustering.frequencies
+    return options, clustering, time.perf_counter() - started
+
+
+def _build_gan(config, options, distribution):
+    """The compiled GAN, built in `config`'s dtype policy under `distribution`."""
     import keras
 
     import zoo
-    from zoo import callbacks as zoo_callbacks
-    from zoo import data
 
-    builder = zoo.get_variant(variant)
-    check_int("epochs", epochs, 1)
-    check_int("batch_size", batch_size, 1)
-    check_int("steps_per_epoch", steps_per_epoch, 1, optional=True)
-    check_seed("seed", seed, optional=True)
-    check_int("take", take, 1, optional=True)
-    check_int("sample_count", sample_count, 1)
-    check_number("max_minutes", max_minutes, 0.0, optional=True)
-    check_int("evaluate_every", evaluate_every, 1, optional=True)
-    out = os.fspath(out or os.path.join("runs", variant))
-    check_writable_folder(out, "out")
-    check_data_dir(data_dir)
-    check_same_variant(out, variant)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-
-    info = data.info(dataset, data_dir=data_dir)
-    check_data_found(info, data_dir)
-    config = {"image_shape": info.image_shape}
-    accepted = inspect.signature(builder).parameters
-    conditional = "num_classes" in accepted
-    if conditional:
-        if info.num_classes is None:
-            raise ZooError(
-                f"Variant '{variant}' is conditional but data set '{dataset}' has no "
-                "labels. Use a labelled data set (or a folder with one subfolder per class)."
-            )
-        config["num_classes"] = info.num_classes
-    config["seed"] = seed
-    config.update(variant_config or {})
-    clustering, clustering_seconds = None, 0.0
-    if config.get("clusters") is not None and config.get("cluster_frequencies") is None:
-        clustering_start = time.perf_counter()
-        clustering = _cluster_training_images(variant, dataset, data_dir, config["clusters"], seed, accepted)
-        clustering_seconds = time.perf_counter() - clustering_start
-        config["clusters"] = len(clustering.frequencies)
-        config["cluster_frequencies"] = clustering.frequencies
-    distribution = get_strategy(strategy)
-    policy = mixed_precision_policy(mixed_precision)
+    policy = config.policy
     previous_policy = keras.config.dtype_policy()
     if policy:
         keras.config.set_dtype_policy(policy)
     try:
         with distribution.scope():
-            gan = zoo.create(variant, **config)
-            gan.compile(**(compile_config or {}))
+            gan = zoo.create(config.variant, **options)
+            gan.compile(**config.compile_config)
     finally:
         keras.config.set_dtype_policy(previous_policy)
+    return gan
 
-    dataset_batches = data.load(
-        dataset,
+
+def _training_batches(config, record, data_dir, clustering):
+    from zoo import data
+
+    batches = data.load(
+        config.dataset,
         split="train",
-        batch_size=batch_size,
+        batch_size=config.batch_size,
         data_dir=data_dir,
-        with_labels=conditional,
-        seed=seed,
-        take=take,
+        with_labels=record.conditional,
+        seed=config.seed,
+        take=config.take,
         labels=None if clustering is None else clustering.assignments,
     )
-    if steps_per_epoch is not None:
-        dataset_batches = dataset_batches.repeat()
+    return batches.repeat() if config.steps_per_epoch is not None else batches
 
-    settings = {
-        "variant": variant,
-        "dataset": dataset,
-        "data_source": info.source,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "steps_per_epoch": steps_per_epoch,
-        "seed": seed,
-        "take": take,
-        "max_minutes": max_minutes,
-        "strategy": strategy if strategy is None or isinstance(strategy, str) else type(strategy).__name__,
-        "replicas": distribution.num_replicas_in_sync,
-        "mixed_precision": policy,
-        "variant_config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
-        "compile_config": compile_config or {},
-        "class_names": list(info.class_names) if info.class_names else None,
-        "clustering_seconds": round(clustering_seconds, 1) if clustering is not None else None,
-    }
-    with _disk_errors_reported(out):
-        os.makedirs(out, exist_ok=True)
-        clean_stale_temporaries(out, [temporary_pattern(name) for name in RUN_FILES])
-        clean_stale_temporaries(os.path.join(out, "samples"), [temporary_pattern(name) for name in SAMPLE_FILES])
-        resuming = os.path.isdir(os.path.join(out, "backup"))
-        seconds_before = _read_clock(out) if resuming else 0.0
 
-        def write_settings(logs=None):
-            write_bytes_atomically(
-                os.path.join(out, "run.json"),
-                json.dumps(settings, indent=2, default=keras.saving.serialize_keras_object).encode(),
-            )
+def _fit(gan, batches, run, out, data_dir, callbacks, verbose):
+    """Fits `gan` in the run folder `out` and writes `run.json` before and after."""
+    from zoo import callbacks as zoo_callbacks
 
-        run_callbacks = [
-            zoo_callbacks.AtomicBackup(os.path.join(out, "backup"), fallback=os.path.join(out, "model.keras")),
-            # run.json is (re)written once the backup has been restored: a refused resume leaves it as it was.
-            keras.callbacks.LambdaCallback(on_train_begin=write_settings),
-            zoo_callbacks.TerminateOnNaN(),
-            zoo_callbacks.RunClock(os.path.join(out, "clock.json"), seconds_before),
-            zoo_callbacks.AtomicCheckpoint(os.path.join(out, "model.keras")),
-            zoo_callbacks.SampleGrid(
-                os.path.join(out, "samples"),
-                n=sample_count,
-                seed=0,
-                log_dir=os.path.join(out, "logs"),
-            ),
-            *callbacks,
-            keras.callbacks.TensorBoard(os.path.join(out, "logs")),
-        ]
-        if evaluate_every is not None:
-            run_callbacks.insert(
-                -1, zoo_callbacks.Evaluate(every=evaluate_every, n=5000, dataset=dataset, data_dir=data_dir, verbose=0)
-            )
-        if max_minutes is not None:
-            # Finding the clusters is part of the budget.
-            run_callbacks.insert(2, zoo_callbacks.TimeBudget(max(max_minutes - clustering_seconds / 60, 0.0)))
-        start = time.perf_counter()
-        history = gan.fit(
-            dataset_batches,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=run_callbacks,
-            verbose=verbose,
-        )
-        steps = int(gan.g_optimizer.iterations.numpy())
-        this_session = time.perf_counter() - start
-        settings["result"] = {
-            "seconds": round(seconds_before + this_session, 1),
-            "seconds_this_session": round(this_session, 1),
-            "generator_steps": steps,
-            "images_seen": steps * batch_size,
-            "diverged": bool(getattr(gan, "diverged", False)),
-            "machine": machine_description(),
-        }
-        write_settings()
+    config = run.config
+    os.makedirs(out, exist_ok=True)
+    clean_stale_temporaries(out, [temporary_pattern(name) for name in RUN_FILES])
+    clean_stale_temporaries(os.path.join(out, "samples"), [temporary_pattern(name) for name in SAMPLE_FILES])
+    resuming = os.path.isdir(os.path.join(out, "backup"))
+    seconds_before = _read_clock(out) if resuming else 0.0
+    nan_guard = zoo_callbacks.TerminateOnNaN()
+    run_callbacks = _run_callbacks(run, out, data_dir, nan_guard, seconds_before, callbacks)
+    start = time.perf_counter()
+    history = gan.fit(
+        batches,
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch,
+        callbacks=run_callbacks,
+        verbose=verbose,
+    )
+    steps = int(gan.g_optimizer.iterations.numpy())
+    this_session = time.perf_counter() - start
+    result = RunResult(
+        seconds=round(seconds_before + this_session, 1),
+        seconds_this_session=round(this_session, 1),
+        generator_steps=steps,
+        images_seen=steps * config.batch_size,
+        diverged=nan_guard.diverged,
+        machine=machine_description(),
+    )
+    write_run_record(out, run.finished(result))
     return gan, history
+
+
+def _run_callbacks(run, out, data_dir, nan_guard, seconds_before, extra):
+    """The callbacks of a run folder, around the user's `extra` ones."""
+    import keras
+
+    from zoo import callbacks as zoo_callbacks
+
+    config = run.config
+    run_callbacks = [
+        zoo_callbacks.AtomicBackup(os.path.join(out, "backup"), fallback=os.path.join(out, "model.keras")),
+        # run.json is (re)written once the backup has been restored: a refused resume leaves it as it was.
+        keras.callbacks.LambdaCallback(on_train_begin=lambda logs=None: write_run_record(out, run)),
+        nan_guard,
+        zoo_callbacks.RunClock(os.path.join(out, "clock.json"), seconds_before),
+        zoo_callbacks.AtomicCheckpoint(os.path.join(out, "model.keras")),
+        zoo_callbacks.SampleGrid(
+            os.path.join(out, "samples"),
+            n=config.sample_count,
+            seed=0,
+            log_dir=os.path.join(out, "logs"),
+        ),
+        *extra,
+        keras.callbacks.TensorBoard(os.path.join(out, "logs")),
+    ]
+    if config.evaluate_every is not None:
+        run_callbacks.insert(
+            -1,
+            zoo_callbacks.Evaluate(
+                every=config.evaluate_every, n=5000, dataset=config.dataset, data_dir=data_dir, verbose=0
+            ),
+        )
+    if config.max_minutes is not None:
+        # Finding the clusters is part of the budget.
+        clustering_minutes = (run.clustering_seconds or 0.0) / 60
+        run_callbacks.insert(2, zoo_callbacks.TimeBudget(max(config.max_minutes - clustering_minutes, 0.0)))
+    return run_callbacks
+
+
+def write_run_record(out, run):
+    """Writes `run` (a `zoo.run_config.RunRecord`) as `out/run.json`, atomically."""
+    write_bytes_atomically(os.path.join(out, "run.json"), run.to_json().encode())
 
 
 @contextlib.contextmanager
@@ -309,13 +361,9 @@ def check_same_variant(out, variant):
     if not os.path.isfile(path):
         return
     try:
-        with open(path, encoding="utf-8") as file:
-            recorded = json.load(file).get("variant")
-    except (OSError, ValueError, AttributeError) as error:
-        raise ZooError(
-            f"{path} is not a readable run record ({' '.join(str(error).split())}). "
-            f"Received: out={out!r}. Move it away or choose another out folder."
-        ) from None
+        recorded = read_run_record(path).config.variant
+    except ZooError as error:
+        raise ZooError(f"{error} Received: out={out!r}. Move it away or choose another out folder.") from None
     if recorded != variant:
         raise ZooError(
             f"The run folder {out} holds a run of variant {recorded!r}, not {variant!r}. Received: variant={variant!r}, "
@@ -323,45 +371,18 @@ def check_same_variant(out, variant):
         )
 
 
-def _cluster_training_images(variant, dataset, data_dir, clusters, seed, accepted):
+def _cluster_training_images(config, record, data_dir, clusters):
     from zoo import clusters as clusters_module
     from zoo import data
 
-    if "clusters" not in accepted:
-        raise ZooError(f"Variant '{variant}' has no clusters option (self-conditioning); dcgan has.")
-    if data.info(dataset, data_dir=data_dir).source.startswith("folder:"):
+    if not record.self_conditioning:
+        raise ZooError(f"Variant '{config.variant}' has no clusters option (self-conditioning); dcgan has.")
+    if data.info(config.dataset, data_dir=data_dir).source.startswith("folder:"):
         raise ZooError(
-            f"clusters=... needs a named data set (e.g. fashion_mnist); {dataset!r} is an image folder."
+            f"clusters=... needs a named data set (e.g. fashion_mnist); {config.dataset!r} is an image folder."
         )
-    images, _ = data.load_arrays(dataset, "train", data_dir)
-    return clusters_module.cluster_images(images, clusters, seed=seed or 0)
-
-
-MIXED_PRECISION = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
-
-
-def mixed_precision_policy(mixed_precision):
-    """Keras dtype policy name for a `mixed_precision` setting, or `None`.
-
-    Example:
-
-    >>> mixed_precision_policy("bfloat16")
-    'mixed_bfloat16'
-    """
-    if mixed_precision is None or mixed_precision is False:
-        return None
-    if mixed_precision is True:
-        return MIXED_PRECISION["float16"]
-    name = str(mixed_precision).removeprefix("mixed_")
-    if name not in MIXED_PRECISION:
-        raise ZooError(
-            f"Unknown mixed_precision {mixed_precision!r}. Use 'float16', 'bfloat16' or "
-            "false (float32)."
-        )
-    return MIXED_PRECISION[name]
-
-
-STRATEGIES = ("mirrored", "multiworker")
+    images, _ = data.load_arrays(config.dataset, "train", data_dir)
+    return clusters_module.cluster_images(images, clusters, seed=config.seed or 0)
 
 
 def get_strategy(strategy):

@@ -19,7 +19,7 @@ def register(subparsers):
         help=HELP,
         description=(
             "Export a finished run's generator into export/NAME/ (keras, onnx, saved_model.zip, test "
-            "vectors, manifest; parity and `zoo verify` checked, <= 8 MB per file, export/ <= 40 MB), "
+            "vectors, manifest; parity, `zoo verify` and the size limits per file and for export/ checked), "
             "write the model card models/NAME/ (card.json, README.md, samples.png, recipe.toml) and "
             "regenerate export/manifest.json and zoo/catalogue.json."
         ),

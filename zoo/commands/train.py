@@ -1,7 +1,21 @@
-"""`zoo train VARIANT`: train a variant and keep a resumable run folder."""
+"""`zoo train VARIANT`: train a variant and keep a resumable run folder.
+
+The flags are settings of `zoo.run_config.RunConfig` (its defaults are the help
+text's); with `--recipe FILE` the recipe gives the settings and the flags
+given override them.
+"""
+
+from zoo.run_config import STRATEGIES, RunConfig
+
+# Flags that set a `RunConfig` field of the same name (`--batch-size` -> batch_size).
+CONFIG_FLAGS = (
+    "variant", "dataset", "epochs", "batch_size", "steps_per_epoch", "seed", "take", "max_minutes",
+    "evaluate_every", "mixed_precision", "strategy",
+)
 
 
 def register(subparsers):
+    default = RunConfig.default
     parser = subparsers.add_parser(
         "train",
         help="train a GAN variant",
@@ -10,12 +24,12 @@ def register(subparsers):
     parser.add_argument("variant", nargs="?", help="variant name (see `zoo list`); optional with --recipe")
     parser.add_argument("--recipe", help="a recipe.toml holding all settings (command-line options override it)")
     parser.add_argument("--max-minutes", type=float, help="stop after this much wall-clock training time (a number >= 0)")
-    parser.add_argument("--dataset", help="data set name or image folder (default: fashion_mnist)")
+    parser.add_argument("--dataset", help=f"data set name or image folder (default: {default('dataset')})")
     parser.add_argument("--data-dir", help="folder with local data files (else ZOO_DATA_DIR, system folders, tensorflow-datasets)")
     parser.add_argument("--out", help="run folder (default: runs/VARIANT); re-running with the same folder resumes")
-    parser.add_argument("--epochs", type=int, help="default: 20")
-    parser.add_argument("--batch-size", type=int, help="default: 128")
-    parser.add_argument("--steps-per-epoch", type=int, help="steps per epoch, for short runs")
+    parser.add_argument("--epochs", type=int, help=f"default: {default('epochs')}")
+    parser.add_argument("--batch-size", type=int, help=f"default: {default('batch_size')}")
+    parser.add_argument("--steps-per-epoch", type=int, help="steps per epoch, for short runs (default: a full pass)")
     parser.add_argument("--seed", type=int, help="seed for reproducible runs, 0..2**32-1")
     parser.add_argument("--latent-dim", type=int, help="latent size (default: the variant's)")
     parser.add_argument("--take", type=int, help="train on the first N images only")
@@ -24,67 +38,53 @@ def register(subparsers):
     parser.add_argument(
         "--mixed-precision", nargs="?", const="float16", choices=("float16", "bfloat16"),
         help="compute in float16 (with loss scaling; the default when given alone) or bfloat16 "
-        "(fast on CPUs with AVX512-BF16/AMX); weights and exports stay float32",
+        "(fast on CPUs with AVX512-BF16/AMX); weights and exports stay float32 (default: float32 throughout)",
     )
-    parser.add_argument("--strategy", choices=("mirrored", "multiworker"), help="tf.distribute strategy; --batch-size is global")
+    parser.add_argument("--strategy", choices=STRATEGIES, help="tf.distribute strategy; --batch-size is global")
     parser.add_argument("--steps-per-execution", type=int, default=1, help="train steps per tf.function call")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
     parser.set_defaults(handler=run)
 
 
+def run_config(args):
+    """The `RunConfig` of `zoo train`'s arguments: the recipe's settings, overridden by the flags given."""
+    from zoo.errors import ZooError
+
+    flags = {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) is not None}
+    if args.recipe:
+        config = RunConfig.from_recipe(args.recipe).replace(**flags)
+    elif flags.get("variant"):
+        config = RunConfig(**flags)
+    else:
+        raise ZooError("Name a variant (e.g. `zoo train dcgan`) or pass --recipe FILE.")
+    variant_config, compile_config = dict(config.variant_config), dict(config.compile_config)
+    if args.latent_dim is not None:
+        variant_config["latent_dim"] = args.latent_dim
+    if args.jit_compile:
+        compile_config["jit_compile"] = True
+    if args.steps_per_execution != 1:
+        compile_config["steps_per_execution"] = args.steps_per_execution
+    return config.replace(variant_config=variant_config, compile_config=compile_config)
+
+
 def run(args):
     import os
 
-    from zoo.errors import ZooError
-    from zoo.files import check_writable_folder
-    from zoo.recipes import load_recipe
     from zoo.checks import check_int
-    from zoo.training import check_data_dir, check_data_found, train
+    from zoo.files import check_writable_folder
+    from zoo.training import check_data_dir, check_data_found, train_run
 
     # Paths and CLI-only numbers are checked before anything loads.
     if args.out is not None:
         check_writable_folder(args.out, "--out")
     check_data_dir(args.data_dir, "--data-dir")
     check_int("--steps-per-execution", args.steps_per_execution, 1)
-    settings = {"dataset": "fashion_mnist", "epochs": 20, "batch_size": 128}
-    if args.recipe:
-        settings.update(load_recipe(args.recipe))
-    options = {
-        "variant": args.variant,
-        "dataset": args.dataset,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "steps_per_epoch": args.steps_per_epoch,
-        "seed": args.seed,
-        "take": args.take,
-        "max_minutes": args.max_minutes,
-        "evaluate_every": args.evaluate_every,
-        "mixed_precision": args.mixed_precision,
-    }
-    settings.update({key: value for key, value in options.items() if value is not None})
-    if not settings.get("variant"):
-        raise ZooError("Name a variant (e.g. `zoo train dcgan`) or pass --recipe FILE.")
-    variant_config = dict(settings.pop("variant_config", {}))
-    if args.latent_dim is not None:
-        variant_config["latent_dim"] = args.latent_dim
-    compile_config = dict(settings.pop("compile_config", {}))
-    if args.jit_compile:
-        compile_config["jit_compile"] = True
-    if args.steps_per_execution != 1:
-        compile_config["steps_per_execution"] = args.steps_per_execution
+    config = run_config(args)
     if args.data_dir is not None:
         from zoo import data
 
-        check_data_found(data.info(settings["dataset"], data_dir=args.data_dir), args.data_dir, "--data-dir")
-    out = args.out or os.path.join("runs", settings["variant"])
-    train(
-        out=out,
-        data_dir=args.data_dir,
-        variant_config=variant_config,
-        compile_config=compile_config,
-        verbose=args.verbose,
-        strategy=args.strategy,
-        **settings,
-    )
+        check_data_found(data.info(config.dataset, data_dir=args.data_dir), args.data_dir, "--data-dir")
+    out = args.out or os.path.join("runs", config.variant)
+    train_run(config, out=out, data_dir=args.data_dir, verbose=args.verbose)
     print(f"zoo: model saved to {os.path.join(out, 'model.keras')}")
     return 0

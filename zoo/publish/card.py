@@ -7,6 +7,7 @@ generated from it, never parsed back.
 """
 
 from zoo.hub.catalogue import FORMAT_VERSION
+from zoo.registry import variant_record
 
 LICENCE = "Apache-2.0"
 SAMPLES_SEED = 0
@@ -24,29 +25,29 @@ DATASETS = {
         "reference": ("Xiao, Rasul & Vollgraf 2017, Fashion-MNIST", "https://arxiv.org/abs/1708.07747"),
     },
 }
-REFERENCES = {
-    "mlp_gan": [("Goodfellow et al. 2014, Generative Adversarial Nets", "https://arxiv.org/abs/1406.2661")],
-    "dcgan": [("Radford, Metz & Chintala 2016, DCGAN", "https://arxiv.org/abs/1511.06434")],
-    "cgan": [("Mirza & Osindero 2014, Conditional GANs", "https://arxiv.org/abs/1411.1784")],
-    "wgan_gp": [("Gulrajani et al. 2017, Improved Training of Wasserstein GANs", "https://arxiv.org/abs/1704.00028")],
-    "sngan": [("Miyato et al. 2018, Spectral Normalization for GANs", "https://arxiv.org/abs/1802.05957")],
-    "lsgan": [("Mao et al. 2017, Least Squares GANs", "https://arxiv.org/abs/1611.04076")],
-    "projection_cgan": [("Miyato & Koyama 2018, cGANs with Projection Discriminator", "https://arxiv.org/abs/1802.05637")],
-}
 EMA_REFERENCE = ("Yazici et al. 2019, The Unusual Effectiveness of Averaging in GAN Training", "https://arxiv.org/abs/1806.04498")
 SELF_CONDITIONING_REFERENCE = (
     "Liu et al. 2020, Diverse Image Generation via Self-Conditioned GANs", "https://arxiv.org/abs/2006.10728"
 )
 
 
-def build_card(name, description, settings, manifest, export_report, evaluation, *, data_licence, samples=None,
+def build_card(name, description, run, manifest, export_report, evaluation, *, data_licence, samples=None,
                limits=None):
-    """The card dict (`models/<name>/card.json`): every fact the README, the catalogue and users need."""
-    model = manifest["model"]
-    result = settings["result"]
-    dataset = settings["dataset"]
-    variant_config = settings.get("variant_config") or {}
-    references = [{"title": title, "url": url} for title, url in REFERENCES.get(settings["variant"], [])]
+    """The card dict (`models/<name>/card.json`): every fact the README, the catalogue and users need.
+
+    `run` is the finished run's `zoo.run_config.RunRecord` (`zoo.publish.read_run`).
+    """
+    from zoo.export.manifest import manifest_record
+
+    record = manifest_record(manifest)
+    config, result = run.config, run.result
+    dataset = config.dataset
+    variant_config = dict(config.variant_config)
+    # The variant's papers come from its registry record; the stabilisers' and data set's from here.
+    references = [
+        {"title": title, "url": url}
+        for title, url in variant_record(config.variant).reference_links()
+    ]
     if variant_config.get("ema_decay"):
         references.append({"title": EMA_REFERENCE[0], "url": EMA_REFERENCE[1]})
     if variant_config.get("clusters"):
@@ -54,44 +55,33 @@ def build_card(name, description, settings, manifest, export_report, evaluation,
     if dataset in DATASETS:
         title, url = DATASETS[dataset]["reference"]
         references.append({"title": title, "url": url})
-    steps = run_result(settings, "generator_steps", "steps")
     card = {
         "format_version": FORMAT_VERSION,
         "name": name,
         "description": description,
-        "variant": settings["variant"],
+        "variant": config.variant,
         "dataset": dataset,
         "data_licence": data_licence,
         "licence": LICENCE,
-        "model": {
-            "latent_dim": model["latent_dim"],
-            "latent_distribution": model.get("latent_distribution", "standard_normal"),
-            "num_classes": model.get("num_classes"),
-            "class_names": model.get("class_names"),
-            "image_shape": model["image_shape"],
-            "image_layout": model.get("image_layout", "NHWC"),
-            "value_range": model.get("output_range", [-1.0, 1.0]),
-            "parameters": model["parameters"],
-            "variant_config": variant_config,
-        },
+        "model": {**record.to_dict(), "variant_config": variant_config},
         "io": manifest["io"],
         "export": card_export_facts(manifest, export_report),
         "training": {
-            "steps": steps,
-            "images_seen": result.get("images_seen") or (steps or 0) * settings.get("batch_size", 0),
-            "epochs": settings.get("epochs"),
-            "batch_size": settings.get("batch_size"),
-            "seed": settings.get("seed"),
-            "take": settings.get("take"),
-            "seconds": run_result(settings, "seconds", "seconds_total", "seconds_this_session"),
-            "machine": result.get("machine", {}),
+            "steps": result.generator_steps,
+            "images_seen": result.images_seen,
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "seed": config.seed,
+            "take": config.take,
+            "seconds": result.seconds,
+            "machine": dict(result.machine),
             "recipe": f"models/{name}/recipe.toml",
             "command": f"zoo train --recipe models/{name}/recipe.toml --out runs/{name}",
         },
         "metrics": None,
         "samples": samples,
         "references": references,
-        "limits": limits or default_limits(settings, model),
+        "limits": limits or default_limits(dataset, record),
     }
     if evaluation is not None:
         card["metrics"] = card_metrics(evaluation, name, dataset)
@@ -152,9 +142,9 @@ def card_export_facts(manifest, export_report):
     }
 
 
-def default_limits(settings, model):
-    height, width, channels = model["image_shape"]
-    title = DATASETS.get(settings["dataset"], {}).get("title", settings["dataset"])
+def default_limits(dataset, record):
+    height, width, channels = record.image_shape
+    title = DATASETS.get(dataset, {}).get("title", dataset)
     colour = "greyscale" if channels == 1 else "colour"
     return (
         f"Draws {height}x{width} {colour} images like those of {title} and nothing else. Samples can show "
@@ -200,15 +190,56 @@ METRIC_ROWS = (
 
 def render_readme(card, sizes):
     """The model card as Markdown (ONNX Model Zoo headings), from `card` and the files' sizes."""
-    name, model, training = card["name"], card["model"], card["training"]
-    height, width, channels = model["image_shape"]
-    title = DATASETS.get(card["dataset"], {}).get("title", card["dataset"])
-    conditional = model.get("num_classes") is not None
-    samples = card.get("samples") or {}
-    labels_example = f", labels=list(range({model['num_classes']}))" if conditional else ""
-    count = model["num_classes"] if conditional else 16
-    feeds = '{"z": z, "label": np.arange(%d) %% %d}' % (count, model["num_classes"]) if conditional else '{"z": z}'
+    facts = _ReadmeFacts(card)
     lines = [
+        *_description_section(card, facts),
+        *_model_section(card, facts, sizes),
+        *_inference_section(card, facts),
+        *_dataset_section(card, facts),
+        *_training_section(card),
+        "## Validation",
+        "",
+        *_validation_lines(card["metrics"]),
+        "",
+        "## References",
+        "",
+        *[f"- {reference['title']}: {reference['url']}" for reference in card["references"]],
+        "",
+        "## Licence",
+        "",
+        f"Weights: {card['licence']}. Training data: {card['data_licence']}.",
+        "",
+        "## Limits",
+        "",
+        card["limits"],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+class _ReadmeFacts:
+    """What several README sections say: the card's generator record and the example's sizes."""
+
+    def __init__(self, card):
+        from zoo.record import GeneratorRecord
+
+        self.record = GeneratorRecord.from_dict(card["model"], source=f"models/{card['name']}/card.json")
+        self.parameters = card["model"]["parameters"]
+        self.title = DATASETS.get(card["dataset"], {}).get("title", card["dataset"])
+        self.conditional = self.record.conditional
+        self.count = self.record.num_classes if self.conditional else 16
+
+
+def _description_section(card, facts):
+    name, record, samples = card["name"], facts.record, card.get("samples") or {}
+    labels_example = f", labels=list(range({record.num_classes}))" if facts.conditional else ""
+    formats = (
+        "It is published as a Keras file, an ONNX file and a zipped TensorFlow SavedModel that compute the same "
+        if "savedmodel" in card["export"]["formats"]
+        else "It is published as a Keras file and an ONNX file (the TensorFlow SavedModel is built from the Keras "
+        "file by `zoo.hub.download(..., format=\"savedmodel\")`) that compute the same "
+    )
+    return [
         f"# {name}",
         "",
         "<!-- Generated by `zoo publish` from card.json; do not edit by hand. -->",
@@ -221,20 +252,18 @@ def render_readme(card, sizes):
         "",
         "## Description",
         "",
-        f"A `{card['variant']}` generator ({model['parameters']:,} parameters) trained on {title}"
-        + (f" that draws an image of the class it is asked for ({model['num_classes']} classes)." if conditional else "."),
-        (
-            "It is published as a Keras file, an ONNX file and a zipped TensorFlow SavedModel that compute the same "
-            if "savedmodel" in card["export"]["formats"]
-            else "It is published as a Keras file and an ONNX file (the TensorFlow SavedModel is built from the Keras "
-            "file by `zoo.hub.download(..., format=\"savedmodel\")`) that compute the same "
-        )
-        + f"images (checked within {card['export']['tolerance'].get('atol')}), with test vectors beside them.",
+        f"A `{card['variant']}` generator ({facts.parameters:,} parameters) trained on {facts.title}"
+        + (
+            f" that draws an image of the class it is asked for ({record.num_classes} classes)."
+            if facts.conditional
+            else "."
+        ),
+        formats + f"images (checked within {card['export']['tolerance'].get('atol')}), with test vectors beside them.",
         "",
         "```python",
         "import zoo",
         f'g = zoo.pretrained("{name}")  # keras.Model, downloaded once, sha256-checked, cached',
-        f'images = zoo.loading.load_sampler("{name}").generate({count}, seed=0{labels_example})',
+        f'images = zoo.loading.load_sampler("{name}").generate({facts.count}, seed=0{labels_example})',
         "```",
         "",
         "```bash",
@@ -242,41 +271,55 @@ def render_readme(card, sizes):
         f"zoo download {name} --format onnx   # prints the local path",
         "```",
         "",
+    ]
+
+
+def _model_section(card, facts, sizes):
+    record = facts.record
+    height, width, channels = record.image_shape
+    low, high = record.output_range
+    return [
         "## Model",
         "",
         "| | |",
         "|---|---|",
         f"| variant | `{card['variant']}` |",
-        f"| parameters | {model['parameters']:,} |",
-        f"| latent | `z` ~ N(0, 1), {model['latent_dim']}-d |",
-        f"| classes | {_class_list(model) if conditional else 'unconditional'} |",
-        f"| output | {height}x{width}x{channels} ({model.get('image_layout', 'NHWC')}) in "
-        f"[{model['value_range'][0]:g}, {model['value_range'][1]:g}] |",
+        f"| parameters | {facts.parameters:,} |",
+        f"| latent | `z` ~ N(0, 1), {record.latent_dim}-d |",
+        f"| classes | {_class_list(record) if facts.conditional else 'unconditional'} |",
+        f"| output | {height}x{width}x{channels} (NHWC) in [{low:g}, {high:g}] |",
         "| files | " + ", ".join(f"`{file}` ({size / 1e6:.2f} MB)" for file, size in sizes.items()) + " |",
         f"| ONNX graph | opset {card['export'].get('opset')}, {card['export'].get('onnx_target', 'portable')} "
         "target (see Runtimes) |",
         "| parity vs Keras (max abs) | "
         + ", ".join(f"{fmt} {error:.1e}" for fmt, error in card["export"]["max_abs_error"].items()) + " |",
         "",
-        "## Inference",
-        "",
-        "### Input",
-        "",
-        "| name | dtype | shape | meaning |",
-        "|---|---|---|---|",
     ]
+
+
+def _inference_section(card, facts):
+    record = facts.record
+    feeds = (
+        '{"z": z, "label": np.arange(%d) %% %d}' % (facts.count, record.num_classes) if facts.conditional else '{"z": z}'
+    )
+    lines = ["## Inference", "", "### Input", "", "| name | dtype | shape | meaning |", "|---|---|---|---|"]
     for port in card["io"]["inputs"]:
-        meaning = "latent vector, standard normal" if port["name"] == "z" else f"class index in 0..{model['num_classes'] - 1}"
+        meaning = (
+            "latent vector, standard normal" if port["name"] == "z" else f"class index in 0..{record.num_classes - 1}"
+        )
         lines.append(f"| `{port['name']}` | {port['dtype']} | {_shape(port['shape'])} | {meaning} |")
     lines += ["", "### Output", "", "| name | dtype | shape | meaning |", "|---|---|---|---|"]
     for port in card["io"]["outputs"]:
-        lines.append(f"| `{port['name']}` | {port['dtype']} | {_shape(port['shape'])} | pixels in [-1, 1]; `(x + 1) * 127.5` gives uint8 |")
-    lines += [
+        lines.append(
+            f"| `{port['name']}` | {port['dtype']} | {_shape(port['shape'])} | pixels in [-1, 1]; "
+            "`(x + 1) * 127.5` gives uint8 |"
+        )
+    return lines + [
         "",
         "```python",
         "import numpy as np, onnxruntime as ort, zoo",
-        f'session = ort.InferenceSession(zoo.hub.download("{name}", format="onnx"))',
-        f"z = zoo.latent.sample_latent({count}, {model['latent_dim']}, seed=0)",
+        f'session = ort.InferenceSession(zoo.hub.download("{card["name"]}", format="onnx"))',
+        f"z = zoo.latent.sample_latent({facts.count}, {record.latent_dim}, seed=0)",
         f'images = session.run(["image"], {feeds})[0]',
         "```",
         "",
@@ -284,14 +327,27 @@ def render_readme(card, sizes):
         "",
         *runtime_notes(card),
         "",
+    ]
+
+
+def _dataset_section(card, facts):
+    dataset, training = card["dataset"], card["training"]
+    known = DATASETS.get(dataset)
+    return [
         "## Dataset",
         "",
-        f"{title} (`{card['dataset']}`), training split"
-        + (f" ({DATASETS[card['dataset']]['train_images']:,} images)" if card["dataset"] in DATASETS else "")
+        f"{facts.title} (`{dataset}`), training split"
+        + (f" ({known['train_images']:,} images)" if known else "")
         + (f", first {training['take']:,} images only" if training.get("take") else "")
         + f". Licence: {card['data_licence']}."
-        + (f" Source: {DATASETS[card['dataset']]['url']}" if card["dataset"] in DATASETS else ""),
+        + (f" Source: {known['url']}" if known else ""),
         "",
+    ]
+
+
+def _training_section(card):
+    training = card["training"]
+    return [
         "## Training",
         "",
         "| | |",
@@ -306,24 +362,7 @@ def render_readme(card, sizes):
         training["command"],
         "```",
         "",
-        "## Validation",
-        "",
     ]
-    lines += _validation_lines(card["metrics"])
-    lines += ["", "## References", ""]
-    lines += [f"- {reference['title']}: {reference['url']}" for reference in card["references"]]
-    lines += [
-        "",
-        "## Licence",
-        "",
-        f"Weights: {card['licence']}. Training data: {card['data_licence']}.",
-        "",
-        "## Limits",
-        "",
-        card["limits"],
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def _validation_lines(metrics):
@@ -349,9 +388,8 @@ def _validation_lines(metrics):
     return lines
 
 
-def _class_list(model):
-    names = model.get("class_names") or [str(index) for index in range(model["num_classes"])]
-    return f"{model['num_classes']}: " + ", ".join(f"{index} {label}" for index, label in enumerate(names))
+def _class_list(record):
+    return f"{record.num_classes}: " + ", ".join(f"{index} {label}" for index, label in enumerate(record.classes))
 
 
 def _shape(shape):
@@ -379,10 +417,11 @@ def render_samples(generator_path, model, name):
     import keras
 
     from zoo.images import encode_png, make_grid
-    from zoo.loading import GeneratorSampler
+    from zoo.record import GeneratorRecord
+    from zoo.sampling import Sampler
 
     generator = keras.saving.load_model(generator_path, compile=False)
-    sampler = GeneratorSampler(generator, model["latent_dim"], model.get("num_classes"))
+    sampler = Sampler.from_keras(generator, record=GeneratorRecord.from_dict(model, source=generator_path))
     if sampler.conditional:
         labels = [label for label in range(sampler.num_classes) for _ in range(SAMPLES_COLUMNS)]
         images = sampler.generate(len(labels), labels=labels, seed=SAMPLES_SEED)
@@ -396,10 +435,3 @@ def render_samples(generator_path, model, name):
         command += " --labels " + ",".join(str(label) for label in labels)
     return encode_png(grid), {"file": "samples.png", "seed": SAMPLES_SEED, "layout": layout, "command": command}
 
-
-def run_result(settings, *keys):
-    result = settings.get("result") or {}
-    for key in keys:
-        if result.get(key) is not None:
-            return result[key]
-    return None

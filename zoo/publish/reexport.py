@@ -18,7 +18,12 @@ import os
 import time
 
 from zoo.errors import ZooError
-from zoo.files import remove_path, write_bytes_atomically
+from zoo.files import remove_dead_temporaries, remove_path, write_bytes_atomically
+from zoo.publish.artifact import check_sizes, export_folder, verify_published, zip_saved_model
+from zoo.publish.card import card_export_facts, card_metrics, render_readme, render_samples
+from zoo.publish.catalogue import CARD_FILE, json_bytes, read_card, rebuild_catalogue, repository_root
+from zoo.publish.evaluation import DEFAULT_N_EVAL, evaluate_folder, portable_evaluation
+from zoo.publish.staging import replace_folder, staging_folder
 
 # The old and new test-vector images must agree this closely (the parity gate's tolerance).
 SAME_OUTPUT_ATOL = 1e-5
@@ -48,55 +53,30 @@ def reexport_published(name, *, repo_root=None, remeasure=False):
     >>> reexport_published("dcgan-fashion-mnist")["parity"]["onnxruntime"] < 1e-4
     True
     """
-    from zoo import publish
-    from zoo.export.loading import load_exportable
     from zoo.export.manifest import read_manifest
     from zoo.export.verify import verify_artifact
-    from zoo.publish.card import card_metrics, render_readme, render_samples
-    from zoo.publish.catalogue import CARD_FILE, json_bytes, read_card, repository_root
 
     started = time.perf_counter()
     root = repository_root(repo_root)
-    target = os.path.join(root, "export", name)
+    export_root = os.path.join(root, "export")
+    target = os.path.join(export_root, name)
     card = read_card(root, name)
-    from zoo.files import remove_dead_temporaries
-
-    remove_dead_temporaries(os.path.join(root, "export"), name)  # a killed run's parked folder goes back first
+    remove_dead_temporaries(export_root, name)  # a killed run's parked folder goes back first
     old = verify_artifact(target, runtimes=("onnxruntime",))
     if not old.passed:
         raise ZooError(f"export/{name} does not verify as it stands ({old.failures[0]}); publish it from its run instead.")
     manifest = read_manifest(target)
-    facts = manifest["model"]
-    generator = load_exportable(os.path.join(target, manifest["formats"]["keras"]))
-    staging = publish.staging_folder(os.path.join(root, "export"), name, "reexport")
+    staging = staging_folder(export_root, name, "reexport")
     try:
         folder = os.path.join(staging, name)
-        report = publish.export_folder(
-            generator, folder, dataset=facts.get("dataset"), training_steps=facts.get("training_steps"),
-            class_names=facts.get("class_names"),
-        )
-        _check_same_weights(os.path.join(target, manifest["formats"]["keras"]), os.path.join(folder, "generator.keras"))
-        change = _check_same_outputs(target, folder)
-        publish.zip_saved_model(folder, name)
-        kept = _keep_unchanged_files(target, manifest, folder)
-        parity = publish.verify_published(folder, name)
-        sizes, export_bytes = publish.check_sizes(folder, os.path.join(root, "export"), name)
+        checked = _export_again(target, manifest, folder, name, export_root)
         new_manifest = read_manifest(folder)
         card["io"] = new_manifest["io"]
-        card["export"] = publish.card_export_facts(new_manifest, report)
-        samples_png = None
-        if remeasure:
-            samples_png, card["samples"] = render_samples(os.path.join(folder, "generator.keras"), new_manifest["model"], name)
-            protocol = (card.get("metrics") or {}).get("protocol") or {}
-            evaluation = publish.evaluate_folder(
-                folder, card["dataset"], protocol.get("n", publish.DEFAULT_N_EVAL), protocol.get("seed", 0)
-            )
-            if evaluation is not None:
-                evaluation = publish.portable_evaluation(evaluation, folder, name, root)
-                card["metrics"] = card_metrics(evaluation, name, card["dataset"])
+        card["export"] = card_export_facts(new_manifest, checked["report"])
+        samples_png = _remeasure(card, folder, new_manifest, name, root) if remeasure else None
         card = json.loads(json_bytes(card))
-        readme = render_readme(card, sizes)
-        publish.replace_folder(folder, target, staging)
+        readme = render_readme(card, checked["sizes"])
+        replace_folder(folder, target, staging)
     finally:
         remove_path(staging)
     model_dir = os.path.join(root, "models", name)
@@ -104,16 +84,48 @@ def reexport_published(name, *, repo_root=None, remeasure=False):
         write_bytes_atomically(os.path.join(model_dir, "samples.png"), samples_png)
     write_bytes_atomically(os.path.join(model_dir, CARD_FILE), json_bytes(card))
     write_bytes_atomically(os.path.join(model_dir, "README.md"), readme.encode("utf-8"))
-    publish.rebuild_catalogue(root)
+    rebuild_catalogue(root)
     return {
         "name": name,
-        "kept": kept,
-        "sizes": sizes,
-        "export_bytes": export_bytes,
-        "parity": parity,
-        "max_output_change": change,
+        "kept": checked["kept"],
+        "sizes": checked["sizes"],
+        "export_bytes": checked["export_bytes"],
+        "parity": checked["parity"],
+        "max_output_change": checked["change"],
         "seconds": time.perf_counter() - started,
     }
+
+
+def _export_again(target, manifest, folder, name, export_root):
+    """Exports `target`'s generator into `folder` and checks it: same weights, same outputs, verified, sizes."""
+    from zoo.export.loading import load_exportable
+
+    from zoo.export.manifest import manifest_record
+
+    facts = manifest_record(manifest, source=f"{target}/manifest.json")
+    generator = load_exportable(os.path.join(target, manifest["formats"]["keras"]))
+    report = export_folder(
+        generator, folder, dataset=facts.dataset, training_steps=facts.training_steps, class_names=facts.class_names,
+    )
+    _check_same_weights(os.path.join(target, manifest["formats"]["keras"]), os.path.join(folder, "generator.keras"))
+    change = _check_same_outputs(target, folder)
+    zip_saved_model(folder, name)
+    kept = _keep_unchanged_files(target, manifest, folder)
+    parity = verify_published(folder, name)
+    sizes, export_bytes = check_sizes(folder, export_root, name)
+    return {"report": report, "change": change, "kept": kept, "parity": parity, "sizes": sizes,
+            "export_bytes": export_bytes}
+
+
+def _remeasure(card, folder, manifest, name, root):
+    """Draws the card's samples and measures its metrics again (same protocol); returns the samples PNG."""
+    samples_png, card["samples"] = render_samples(os.path.join(folder, "generator.keras"), manifest["model"], name)
+    protocol = (card.get("metrics") or {}).get("protocol") or {}
+    evaluation = evaluate_folder(folder, card["dataset"], protocol.get("n", DEFAULT_N_EVAL), protocol.get("seed", 0))
+    if evaluation is not None:
+        evaluation = portable_evaluation(evaluation, folder, name, root)
+        card["metrics"] = card_metrics(evaluation, name, card["dataset"])
+    return samples_png
 
 
 def _keep_unchanged_files(old_folder, old_manifest, new_folder):
@@ -159,9 +171,10 @@ def _check_same_outputs(old_folder, new_folder):
 
     from zoo.export import runtime
     from zoo.export.test_vectors import load_test_vectors
+    from zoo.sessions import onnx_session
 
     old_feeds, old_outputs = load_test_vectors(old_folder)
-    session = runtime.onnx_session(os.path.join(new_folder, "generator.onnx"))
+    session = onnx_session(os.path.join(new_folder, "generator.onnx"))
     image = runtime.run_onnx(session, old_feeds)
     change = max(float(np.max(np.abs(image - expected))) for expected in old_outputs.values())
     if change > SAME_OUTPUT_ATOL:
