@@ -19,6 +19,7 @@ import time
 from typing import Optional
 
 from zoo.errors import ZooError
+from zoo.export.manifest import read_manifest
 from zoo.files import remove_dead_temporaries, remove_path, write_bytes_atomically
 from zoo.hub.catalogue import check_name
 from zoo.publish.artifact import (
@@ -213,8 +214,7 @@ def _stage(inputs, name, root, *, limits, n_eval, eval_seed, size_limits):
             evaluation = evaluate_folder(folder, run.config.dataset, n_eval, eval_seed)
         if evaluation is not None:
             evaluation = portable_evaluation(evaluation, folder, name, root)
-        with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as file:
-            manifest = json.load(file)
+        manifest = read_manifest(folder)
         samples_png, samples = render_samples(os.path.join(folder, "generator.keras"), manifest["model"], name)
         card = build_card(
             name, inputs.description, run, manifest, export_report, evaluation,
