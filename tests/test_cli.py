@@ -45,6 +45,22 @@ def test_sample_writes_a_grid_png(trained_models, tmp_path, capsys):
     assert out.read_bytes() == again.read_bytes()
 
 
+def test_sample_with_truncation(trained_models, tmp_path):
+    """`--truncation PSI` draws the grid of `GAN.generate(..., truncation=PSI)`; 1 is no truncation."""
+    from zoo.images import make_grid, to_uint8
+    from zoo.loading import load_gan
+
+    paths = {name: tmp_path / f"{name}.png" for name in ("plain", "one", "half")}
+    for name, extra in (("plain", []), ("one", ["--truncation", "1"]), ("half", ["--truncation", "0.5"])):
+        argv = ["sample", str(trained_models["dcgan"]), "--n", "9", "--seed", "3", "--out", str(paths[name]), *extra]
+        assert main(argv) == 0
+    assert paths["one"].read_bytes() == paths["plain"].read_bytes()
+    gan = load_gan(trained_models["dcgan"])
+    expected = make_grid(to_uint8(gan.generate(9, seed=3, truncation=0.5)))[..., 0]
+    np.testing.assert_array_equal(np.asarray(Image.open(paths["half"])), expected)
+    assert paths["half"].read_bytes() != paths["plain"].read_bytes()
+
+
 def test_sample_with_labels_for_conditional_model(trained_models, tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     assert main(["sample", str(trained_models["cgan"]), "--n", "4", "--labels", "1", "--out", str(a)]) == 0
@@ -152,6 +168,9 @@ UNWRITABLE = "{unwritable}"
         (["sample", MODEL, "--n", "4", "--columns", "0"], "--columns must be an integer in 1..4. Received: --columns 0."),
         (["sample", MODEL, "--n", "4", "--columns", "5"], "--columns must be an integer in 1..4"),
         (["sample", MODEL, "--seed", "-1"], "--seed must be an integer in 0..4294967295"),
+        (["sample", MODEL, "--truncation", "1.5"], "--truncation must be a number in (0, 1]. Received: --truncation 1.5."),
+        (["sample", MODEL, "--truncation", "0"], "--truncation must be a number in (0, 1]. Received: --truncation 0.0."),
+        (["sample", MODEL, "--truncation", "nan"], "--truncation must be a number in (0, 1]"),
         (["sample", MODEL, "--out", "folder"], "--out must be a file, but"),
         (["sample", MODEL, "--out", "notes.txt/grid.png"], "notes.txt is a file, not a folder"),
         (["sample", MODEL, "--out", UNWRITABLE + "/grid.png"], "--out is not writable"),

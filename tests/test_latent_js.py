@@ -2,7 +2,8 @@
 
 The bulk check of latent.js: for 500 small seeds, large seeds up to 2**63 - 1 and
 beyond, long streams and odd sizes (about 3 million values), the float32 values
-equal `zoo.latent.sample_latent` bit for bit; its logarithm, sine and cosine equal
+equal `zoo.latent.sample_latent` bit for bit, also truncated (`psi` from 2**-30 to 1,
+decimal fractions with no exact double among them); its logarithm, sine and cosine equal
 zoo.latent's to the last double bit. Node comes from the system (`node`); the test
 is skipped without it, except in CI.
 """
@@ -36,12 +37,13 @@ def node(script, request, binary=False):
 
 
 def js_latents(requests):
-    """`[(seed, n, d), ...]` -> (list of float32 [n, d] arrays, stats)."""
-    result = node("latent_draws.mjs", {"requests": [[str(s), n, d] for s, n, d in requests]}, binary=True)
+    """`[(seed, n, d[, truncation]), ...]` -> (list of float32 [n, d] arrays, stats)."""
+    requests = [(*request, None)[:4] for request in requests]
+    result = node("latent_draws.mjs", {"requests": [[str(s), n, d, psi] for s, n, d, psi in requests]}, binary=True)
     values = np.frombuffer(result.stdout, dtype="<f4")
     stats = json.loads(result.stderr.decode().strip().splitlines()[-1])
     arrays, start = [], 0
-    for _, n, d in requests:
+    for _, n, d, _ in requests:
         arrays.append(values[start:start + n * d].reshape(n, d))
         start += n * d
     assert start == len(values)
@@ -67,6 +69,27 @@ def test_js_latents_equal_python_bit_for_bit():
     assert stats["draws"] > 2_000_000
     # The streams reach far into the tails (|z| > 5 about once in 1.7 million values).
     assert max(float(np.max(np.abs(a))) for a in arrays) > 5
+
+
+TRUNCATIONS = [1.0, 1, 0.999, 0.7, 0.5, 0.3, 1 / 3, 0.1, 1e-3, 2.0**-30]
+
+
+def test_truncated_js_latents_equal_python_bit_for_bit():
+    """psi * z in float64, then one rounding to float32: the same bits in Node as in NumPy."""
+    requests = [(seed, 64, 64, psi) for psi in TRUNCATIONS for seed in (0, 7, 2**63 - 1)]
+    requests += [(seed, 1, 64, 0.7) for seed in range(100)] + [(3, 5, 99, 0.7)]
+    arrays, _ = js_latents(requests)
+    mismatches = [
+        (seed, n, d, psi, int(np.sum(bits(got) != bits(sample_latent(n, d, seed, truncation=psi)))))
+        for (seed, n, d, psi), got in zip(requests, arrays)
+    ]
+    assert [m for m in mismatches if m[4]] == []
+    # psi = 1 is no truncation: the very bits of the plain draw.
+    np.testing.assert_array_equal(bits(arrays[0]), bits(sample_latent(64, 64, 0)))
+    # Rounding z to float32 first and then scaling would give other bits: the order is part of the draw.
+    z = sample_latent(64, 64, 7).astype(np.float64)
+    scaled_late = sample_latent(64, 64, 7, truncation=0.7)
+    assert np.any(bits(np.float32(z) * np.float32(0.7)) != bits(scaled_late))
 
 
 def test_prefix_property_a_seed_gives_one_stream():
@@ -189,12 +212,10 @@ def test_walk_latents_match_the_sampler_walk():
     from zoo.sampling import Sampler
 
     walker = Sampler(None, GeneratorRecord(latent_dim=64, image_shape=(1, 1, 1)))
-    for method, steps in [("slerp", 8), ("linear", 5), ("slerp", 2)]:
-        expected = walker.walk(1, 2, steps=steps, method=method)
-        got = node("page_functions.mjs", {
-            "call": "walk", "a": sample_latent(1, 64, 1)[0].tolist(), "b": sample_latent(1, 64, 2)[0].tolist(),
-            "steps": steps, "method": method,
-        })
+    for method, steps, psi in [("slerp", 8, None), ("linear", 5, None), ("slerp", 2, None), ("slerp", 8, 0.7)]:
+        expected = walker.walk(1, 2, steps=steps, method=method, truncation=psi)
+        a, b = (sample_latent(1, 64, seed, truncation=psi)[0].tolist() for seed in (1, 2))
+        got = node("page_functions.mjs", {"call": "walk", "a": a, "b": b, "steps": steps, "method": method})
         got = np.float32(got).reshape(steps, 64)
         np.testing.assert_array_equal(bits(got[[0, -1]]), bits(expected[[0, -1]]))
         # The path is double-precision trigonometry (libm vs V8): equal to the last float32 bit here.

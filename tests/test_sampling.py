@@ -115,3 +115,70 @@ def test_sessions_refuse_unknown_providers_and_bad_threads():
         sessions.onnx_session(b"not an onnx model")
     assert sessions.check_providers("CPUExecutionProvider") == ("CPUExecutionProvider",)
     assert sessions.physical_cores() >= 1
+
+
+# ---------------------------------------------------------------------------- truncation
+def test_no_truncation_keeps_the_bits_and_half_halves_z():
+    for seed, n, d in [(0, 4, 64), (7, 3, 99), (2**63 - 1, 1, 5)]:
+        plain = sample_latent(n, d, seed)
+        for psi in (None, 1, 1.0):
+            truncated = sample_latent(n, d, seed, truncation=psi)
+            np.testing.assert_array_equal(truncated.view(np.uint32), plain.view(np.uint32))
+        # psi scales the float64 draw before its one rounding to float32; for 0.5 that is exact halving.
+        np.testing.assert_array_equal(sample_latent(n, d, seed, truncation=0.5), plain / np.float32(2))
+    sampler = Sampler.from_onnx(os.path.join(MLP, "generator.onnx"))
+    np.testing.assert_array_equal(sampler.latents(3, seed=4, truncation=0.7), sample_latent(3, 64, 4, truncation=0.7))
+    np.testing.assert_array_equal(sampler.generate(3, seed=4, truncation=1), sampler.generate(3, seed=4))
+    walk = sampler.walk(1, 2, steps=4, truncation=0.6)
+    np.testing.assert_array_equal(walk[0], sample_latent(1, 64, 1, truncation=0.6)[0])
+    np.testing.assert_array_equal(walk[-1], sample_latent(1, 64, 2, truncation=0.6)[0])
+    np.testing.assert_array_equal(
+        sampler.interpolate(1, 2, steps=4, truncation=0.6), sampler.run(sampler.walk(1, 2, steps=4, truncation=0.6))
+    )
+
+
+@pytest.mark.parametrize("psi", [0, -0.5, 1.5, 1 + 1e-12, float("nan"), float("inf"), True, "0.5", [0.5]])
+def test_bad_truncations_are_one_line_errors(psi):
+    sampler = Sampler.from_onnx(os.path.join(MLP, "generator.onnx"))
+    for call in (lambda: sample_latent(2, 4, 0, truncation=psi), lambda: sampler.generate(2, seed=0, truncation=psi),
+                 lambda: sampler.walk(1, 2, truncation=psi)):
+        with pytest.raises(ZooError, match=r"^truncation must be a number in \(0, 1\]\. Received: truncation=") as error:
+            call()
+        assert "\n" not in str(error.value)
+    with pytest.raises(ZooError) as error:
+        sample_latent(1, 1, truncation=1.5)
+    assert str(error.value) == (
+        "truncation must be a number in (0, 1]. Received: truncation=1.5. Use 1 (or None) for no truncation."
+    )
+
+
+def test_truncated_images_agree_across_backends(cgan_samplers):
+    images = {kind: sampler.generate(6, labels=[0, 1, 2, 3, 4, 5], seed=5, truncation=0.6)
+              for kind, sampler in cgan_samplers.items()}
+    np.testing.assert_allclose(images["onnx"], images["keras"], atol=1e-4)
+    np.testing.assert_allclose(images["litert"], images["keras"], atol=1e-4)
+    # Truncation reaches the generator: the same seed gives other images.
+    untruncated = cgan_samplers["onnx"].generate(6, labels=[0, 1, 2, 3, 4, 5], seed=5)
+    assert np.abs(images["onnx"] - untruncated).max() > 0.1
+
+
+def test_gan_generate_takes_truncation():
+    import zoo
+
+    gan = zoo.create("dcgan", image_shape=(28, 28, 1), latent_dim=16, seed=0)
+    sampler = Sampler.from_keras(gan)
+    expected = sampler.run(sample_latent(3, 16, 1, truncation=0.5))
+    np.testing.assert_array_equal(gan.generate(3, seed=1, truncation=0.5), expected)
+    np.testing.assert_array_equal(gan.generate(3, seed=1, truncation=1.0), gan.generate(3, seed=1))
+    with pytest.raises(ZooError, match=r"truncation must be a number in \(0, 1\]"):
+        gan.generate(3, seed=1, truncation=0)
+
+
+@pytest.mark.parametrize("name, labels", [("mlp-gan-fashion-mnist", None), ("cgan-fashion-mnist", 3)])
+def test_smaller_truncation_gives_less_varied_images(name, labels):
+    """On published generators, the pixel variance across samples falls as psi falls (and is not zero)."""
+    sampler = Sampler.from_onnx(os.path.join(ROOT, "export", name, "generator.onnx"))
+    variances = [float(sampler.generate(128, labels=labels, seed=0, truncation=psi).var(axis=0).mean())
+                 for psi in (1.0, 0.7, 0.4, 0.1)]
+    assert variances == sorted(variances, reverse=True) and len(set(variances)) == 4, variances
+    assert 0 < variances[-1] < 0.25 * variances[0], variances

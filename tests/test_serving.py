@@ -133,6 +133,24 @@ def test_generate_matches_keras(models, cgan, dcgan):
         assert difference.max() <= 1 and (difference > 0).mean() < 1e-3
 
 
+def test_truncation_matches_keras(models, cgan, dcgan):
+    """The same seed and psi give Keras' `GAN.generate` images in onnxruntime, walks included."""
+    for generator, labels in ((cgan, [3] * 4 + [5] * 4), (dcgan, None)):
+        gan = models[generator.name][1]
+        images = generator.generate(8, labels=labels, seed=7, truncation=0.6)
+        expected = to_uint8(gan.generate(8, labels=labels, seed=7, truncation=0.6))
+        difference = np.abs(images.astype(int) - expected.astype(int))
+        assert difference.max() <= 1 and (difference > 0).mean() < 1e-3
+        assert not np.array_equal(images, generator.generate(8, labels=labels, seed=7))
+    walk = cgan.interpolate(1, 2, steps=4, labels=3, truncation=0.5)
+    np.testing.assert_array_equal(walk[0], cgan.generate(1, labels=3, seed=1, truncation=0.5)[0])
+    np.testing.assert_array_equal(walk[-1], cgan.generate(1, labels=3, seed=2, truncation=0.5)[0])
+    with pytest.raises(ZooError, match=r"truncation must be a number in \(0, 1\]\. Received: truncation=2"):
+        cgan.generate(2, labels=1, seed=0, truncation=2)
+    with pytest.raises(ZooError, match="truncation must be a number"):
+        dcgan.interpolate(1, 2, truncation=0)
+
+
 def test_seeds_and_labels_change_the_images(cgan):
     a = cgan.generate(4, labels=3, seed=7)
     np.testing.assert_array_equal(a, cgan.generate(4, labels=[3, 3, 3, 3], seed=7))

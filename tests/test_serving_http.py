@@ -173,6 +173,28 @@ def test_interpolate(server, local):
     np.testing.assert_array_equal(np.load(io.BytesIO(body)), local["walker"].interpolate(1, 2, steps=3, method="linear"))
 
 
+def test_truncation_gives_the_runtime_s_images(server, local):
+    """The same seed and psi as `OnnxGenerator` (and so as Keras' `GAN.generate`): the same pixels."""
+    body = {"model": "cgan", "n": 6, "seed": 11, "labels": 4, "truncation": 0.6, "format": "npy"}
+    status, headers, data = server.post("/v1/generate", body)
+    assert status == 200 and headers["x-seed"] == "11"
+    expected = local["cgan"].generate(6, labels=4, seed=11, truncation=0.6)
+    np.testing.assert_array_equal(np.load(io.BytesIO(data)), expected)
+    assert not np.array_equal(expected, local["cgan"].generate(6, labels=4, seed=11))
+    status, _, data = server.post("/v1/generate", {**body, "format": "json"})
+    payload = json.loads(data)
+    assert status == 200 and payload["truncation"] == 0.6 and payload["seed"] == 11
+    # 1 (an integer too) is no truncation: the same bytes as leaving it out.
+    plain = server.post("/v1/generate", {"model": "walker", "n": 3, "seed": 2, "format": "npy"})[2]
+    for psi in (1, 1.0, None):
+        body = {"model": "walker", "n": 3, "seed": 2, "truncation": psi, "format": "npy"}
+        assert server.post("/v1/generate", body)[2] == plain
+    status, _, data = server.post("/v1/interpolate", {"model": "walker", "seed_a": 1, "seed_b": 2, "steps": 4,
+                                                      "truncation": 0.5, "format": "npy"})
+    assert status == 200
+    np.testing.assert_array_equal(np.load(io.BytesIO(data)), local["walker"].interpolate(1, 2, steps=4, truncation=0.5))
+
+
 def test_page_and_static_files(server):
     status, headers, body = server.request("GET", "/")
     assert status == 200 and headers["content-type"].startswith("text/html")
@@ -191,6 +213,9 @@ def test_openapi_docs(server):
     assert {"/health", "/v1/models", "/v1/generate", "/v1/interpolate"} <= set(spec["paths"])
     schema = spec["components"]["schemas"]["GenerateRequest"]["properties"]
     assert schema["n"]["maximum"] == 256 and schema["n"]["minimum"] == 1
+    for request in ("GenerateRequest", "InterpolateRequest"):
+        truncation = spec["components"]["schemas"][request]["properties"]["truncation"]
+        assert {"type": "number", "exclusiveMinimum": 0, "maximum": 1} in truncation["anyOf"], truncation
     status, headers, body = server.request("GET", "/docs")
     assert status == 200 and headers["content-type"].startswith("text/html")
     if importlib.util.find_spec("fastapi_offline") is None:
@@ -231,6 +256,15 @@ BAD_REQUESTS = [
     ({"model": 3}, 422, "model"),
     ({"n": 1}, 422, "model"),  # two models are served: name one
     ({"model": "cgan", "format": "gif"}, 422, "format"),
+    ({"model": "cgan", "truncation": 0}, 422, "truncation"),
+    ({"model": "cgan", "truncation": -0.5}, 422, "truncation"),
+    ({"model": "cgan", "truncation": 1.5}, 422, "truncation"),
+    ({"model": "cgan", "truncation": "0.5"}, 422, "truncation"),
+    ({"model": "cgan", "truncation": True}, 422, "truncation"),
+    ({"model": "cgan", "truncation": [0.5]}, 422, "truncation"),
+    ({"model": "cgan", "truncation": float("inf")}, 422, "truncation"),
+    ({"model": "cgan", "truncation": float("nan")}, 422, "truncation"),
+    ({"model": "cgan", "truncation": 10**400}, 422, "truncation"),
     ({"model": "cgan", "colour": "red"}, 422, "colour"),
     ([1, 2], 422, "body"),
     ("text", 422, "body"),
@@ -254,6 +288,7 @@ BAD_INTERPOLATIONS = [
     ({"model": "cgan", "seed_a": 1, "seed_b": 2, "method": "cubic", "labels": 1}, "method"),
     ({"model": "cgan", "seed_a": 1, "seed_b": 2, "steps": 4, "labels": [1, 2]}, "labels"),
     ({"model": "walker", "seed_a": 1, "seed_b": 2, "n": 4}, "n"),
+    ({"model": "walker", "seed_a": 1, "seed_b": 2, "truncation": 1.01}, "truncation"),
 ]
 
 

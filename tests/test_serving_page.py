@@ -148,36 +148,48 @@ def use_server(page):
     page.select_option("[data-testid=runtime]", "server")
 
 
-def generate(page, seed):
+def shown(seed, truncation):
+    """A script true once the grid shows `seed` at `truncation` (`None`: the field is left as it is, at 1)."""
+    psi = "1" if truncation is None else str(truncation)
+    return (f"document.querySelector('[data-testid=grid]').dataset.seed === '{seed}' && "
+            f"document.querySelector('[data-testid=grid]').dataset.truncation === '{psi}'")
+
+
+def generate(page, seed, truncation=None):
     """Presses Generate on the server path; returns the /v1/generate response."""
     page.fill("[data-testid=seed]", str(seed))
+    if truncation is not None:
+        page.fill("[data-testid=truncation]", str(truncation))
     with page.expect_response("**/v1/generate") as answer:
         page.click("[data-testid=generate]")
     response = answer.value
-    page.wait_for_function(f"document.querySelector('[data-testid=grid]').dataset.seed === '{seed}'")
+    page.wait_for_function(shown(seed, truncation))
     return response
 
 
-def generate_here(page, seed):
+def generate_here(page, seed, truncation=None):
     """Presses Generate on the browser path; returns what the page computed (zooPage.last)."""
     page.fill("[data-testid=seed]", str(seed))
+    if truncation is not None:
+        page.fill("[data-testid=truncation]", str(truncation))
     page.click("[data-testid=generate]")
-    page.wait_for_function(f"document.querySelector('[data-testid=grid]').dataset.seed === '{seed}'", timeout=120_000)
+    page.wait_for_function(shown(seed, truncation), timeout=120_000)
     return page.evaluate("""() => { const last = window.zooPage.last;
         return {z: Array.from(last.z), images: Array.from(last.images), labels: last.labels, backend: last.backend,
-                shape: last.shape, seed: last.seed}; }""")
+                shape: last.shape, seed: last.seed, truncation: last.truncation}; }""")
 
 
 def no_server_generation(page):
     return [request for request in page.requests if "/v1/generate" in request[1] or "/v1/interpolate" in request[1]]
 
 
-def check_browser_grid(page, local, last, n, labels, seed):
-    assert last["seed"] == str(seed) and last["shape"][0] == n
-    np.testing.assert_array_equal(bits(last["z"]), bits(sample_latent(n, local.latent_dim, seed).ravel()))
+def check_browser_grid(page, local, last, n, labels, seed, truncation=None):
+    assert last["seed"] == str(seed) and last["shape"][0] == n and last["truncation"] == truncation
+    z = sample_latent(n, local.latent_dim, seed, truncation=truncation)
+    np.testing.assert_array_equal(bits(last["z"]), bits(z.ravel()))
     expected_labels = None if labels is None else np.asarray(labels, dtype=np.int64)
     assert last["labels"] == (None if labels is None else expected_labels.tolist())
-    floats = local.run(sample_latent(n, local.latent_dim, seed), expected_labels).ravel()
+    floats = local.run(z, expected_labels).ravel()
     assert np.abs(np.float32(last["images"]) - floats).max() <= 1e-5
     expected = make_grid(local.to_uint8(floats.reshape(n, *local.image_shape)))[..., 0]
     assert_within_one_grey_level(shown_pixels(page, "[data-testid=grid]"), expected)
@@ -206,6 +218,31 @@ def test_pick_a_class_generate_and_change_the_seed(page, local):
     # Seeds past 2**53 go to the server as exact JSON integers.
     big = generate(page, 2**63 - 1)
     assert big.request.post_data_json["seed"] == 2**63 - 1 and big.headers["x-seed"] == str(2**63 - 1)
+
+
+def test_truncation_on_the_server_path(page, local):
+    use_server(page)
+    page.select_option("[data-testid=model]", "cgan")
+    page.select_option("[data-testid=label]", "3")
+    response = generate(page, 7, truncation=0.6)
+    assert response.status == 200
+    assert response.request.post_data_json == {"model": "cgan", "n": 16, "seed": 7, "format": "png", "labels": 3,
+                                               "truncation": 0.6}
+    expected = make_grid(local["cgan"].generate(16, labels=3, seed=7, truncation=0.6))[..., 0]
+    np.testing.assert_array_equal(shown_pixels(page, "[data-testid=grid]"), expected)
+    assert "seed 7, ψ 0.6" in page.inner_text("[data-testid=status]")
+    # 1 sends no truncation at all; a bad value is caught in the page.
+    assert "truncation" not in generate(page, 7, truncation=1).request.post_data_json
+    page.fill("[data-testid=truncation]", "0")
+    page.click("[data-testid=generate]")
+    page.wait_for_selector("[data-testid=status].error", timeout=5_000)
+    assert "truncation must be a number in (0, 1]" in page.inner_text("[data-testid=status]")
+    # The walk takes the same truncation.
+    page.fill("[data-testid=truncation]", "0.5")
+    page.fill("[data-testid=steps]", "4")
+    with page.expect_response("**/v1/interpolate") as answer:
+        page.click("[data-testid=load-walk]")
+    assert answer.value.status == 200 and answer.value.request.post_data_json["truncation"] == 0.5
 
 
 def test_scrub_a_latent_walk(page, local):
@@ -287,6 +324,10 @@ def test_generate_in_the_browser_without_the_server(page, local):
     assert page.is_disabled("[data-testid=label]")
     last = generate_here(page, 3)
     check_browser_grid(page, local["walker"], last, 4, None, 3)
+    # Truncated: the page's z is zoo.latent's, bit for bit, and so are the images.
+    last = generate_here(page, 3, truncation=0.7)
+    check_browser_grid(page, local["walker"], last, 4, None, 3, truncation=0.7)
+    assert "seed 3, ψ 0.7" in page.inner_text("[data-testid=status]")
     # The browser path takes the server's limit on the number of images.
     page.evaluate("document.querySelector('[data-testid=count]').add(new Option('300', '300', true, true))")
     page.click("[data-testid=generate]")
@@ -317,29 +358,49 @@ def test_walk_in_the_browser(page, local):
         if key:
             page.keyboard.press(key)
         assert_within_one_grey_level(shown_pixels(page, "[data-testid=frame]")[::scale, ::scale], walk[index])
+    # Truncated ends: zoo.latent's bits, scaled by psi.
+    page.fill("[data-testid=truncation]", "0.5")
+    page.click("[data-testid=load-walk]")
+    page.wait_for_function("window.zooPage.walk.truncation === 0.5", timeout=60_000)
+    z = np.float32(page.evaluate("Array.from(window.zooPage.walk.z)")).reshape(8, 64)
+    np.testing.assert_array_equal(bits(z[[0, -1]]), bits(local["cgan"].walk(1, 2, steps=8, truncation=0.5)[[0, -1]]))
     assert no_server_generation(page) == []
 
 
 @needs_ort_web
 def test_latent_js_in_chromium_equals_zoo_latent(page):
-    """latent.js run by Chromium's JavaScript engine: 200 seeds, large ones, a long stream, bit for bit."""
+    """latent.js run by Chromium's JavaScript engine: 200 seeds, large ones, a long stream, bit for bit;
+    and truncated by several psi (in double precision, then rounded to float32)."""
     seeds = [*range(200), 2**32, 2**53 + 1, 2**63 - 1, 10**30]
-    result = page.evaluate("""async (seeds) => {
+    truncations = [1, 0.999, 0.7, 0.5, 1 / 3, 0.1, 2.0**-30]
+    result = page.evaluate("""async ([seeds, truncations]) => {
         const { sampleLatent } = await import("./static/latent.js");
         const rows = seeds.map((seed) => Array.from(sampleLatent(1, 64, BigInt(seed))));
-        const long = sampleLatent(4096, 64, 7n);
-        const bits = new Uint32Array(long.buffer);
-        let hash = 0;  // FNV-1a over the long stream's bits, to keep the answer small
-        for (const word of bits) hash = Math.imul(hash ^ word, 16777619) >>> 0;
-        return { rows, hash, first: Array.from(long.slice(0, 8)) };
-    }""", [str(seed) for seed in seeds])
+        const truncated = truncations.map(
+            (psi) => seeds.slice(0, 20).map((seed) => Array.from(sampleLatent(1, 64, BigInt(seed), psi))));
+        const hashOf = (values) => {
+            let hash = 0;  // FNV-1a over a long stream's bits, to keep the answer small
+            for (const word of new Uint32Array(values.buffer)) hash = Math.imul(hash ^ word, 16777619) >>> 0;
+            return hash;
+        };
+        const hash = hashOf(sampleLatent(4096, 64, 7n));
+        return { rows, truncated, hash, truncatedHash: hashOf(sampleLatent(4096, 64, 7n, 0.7)) };
+    }""", [[str(seed) for seed in seeds], truncations])
     for seed, row in zip(seeds, result["rows"]):
         np.testing.assert_array_equal(bits(row), bits(sample_latent(1, 64, seed)[0]))
-    expected = bits(sample_latent(4096, 64, 7).ravel())
-    hash_value = 0
-    for word in expected.tolist():
-        hash_value = ((hash_value ^ word) * 16777619) & 0xFFFFFFFF
-    assert result["hash"] == hash_value
+    for psi, rows in zip(truncations, result["truncated"]):
+        for seed, row in zip(seeds, rows):
+            expected = sample_latent(1, 64, seed, truncation=psi)[0]
+            np.testing.assert_array_equal(bits(row), bits(expected), f"{seed=} {psi=}")
+
+    def fnv1a(values):
+        hash_value = 0
+        for word in bits(values.ravel()).tolist():
+            hash_value = ((hash_value ^ word) * 16777619) & 0xFFFFFFFF
+        return hash_value
+
+    assert result["hash"] == fnv1a(sample_latent(4096, 64, 7))
+    assert result["truncatedHash"] == fnv1a(sample_latent(4096, 64, 7, truncation=0.7))
 
 
 @needs_ort_web

@@ -73,7 +73,7 @@ def load_sampler(path_or_name):
             `"dcgan-fashion-mnist"` (see `zoo.list_pretrained()`).
 
     Returns:
-        An object with `generate(n, labels=None, seed=None)`, `num_classes`
+        An object with `generate(n, labels=None, seed=None, truncation=None)`, `num_classes`
         and `latent_dim`: the `zoo.GAN` itself, or a `zoo.sampling.Sampler`
         of the generator (for a pretrained name, with its catalogue record).
 
@@ -141,6 +141,7 @@ class GeneratorSampler(Sampler):
     def generator(self):
         return self.backend.generator
 
-    def generate(self, n, labels=None, seed=None, batch_size=DEFAULT_MAX_BATCH):
+    def generate(self, n, labels=None, seed=None, batch_size=DEFAULT_MAX_BATCH, truncation=None):
         """Generates `n` images, float32 `[n, H, W, C]` in [-1, 1]; see `Sampler.generate`."""
-        return Sampler(self.backend, self.record, self.name, batch_size).generate(n, labels=labels, seed=seed)
+        sampler = Sampler(self.backend, self.record, self.name, batch_size)
+        return sampler.generate(n, labels=labels, seed=seed, truncation=truncation)

@@ -3,9 +3,9 @@
 A `Sampler` joins a backend that runs one batch (`KerasBackend`, `OnnxBackend`,
 `LiteRTBackend`) with the generator's `zoo.record.GeneratorRecord`, and owns what
 every caller needs the same way: seeded latent draws (`zoo.latent`, so one seed
-gives one image in Keras, onnxruntime, LiteRT and the web page), label checks,
-chunking into batches (the images do not depend on the chunking), latent walks,
-and the conversion of float outputs to uint8 pixels. `GAN.generate`, `zoo
+and truncation `psi` give one image in Keras, onnxruntime, LiteRT and the web
+page), label checks, chunking into batches (the images do not depend on the
+chunking), latent walks, and the conversion of float outputs to uint8 pixels. `GAN.generate`, `zoo
 sample`, `zoo.metrics` and `zoo serve` all draw through it.
 
 Importing this module imports NumPy only; a backend imports its runtime when it
@@ -15,6 +15,7 @@ Example:
 
 >>> sampler = Sampler.from_onnx("export/cgan-fashion-mnist/generator.onnx")
 >>> images = sampler.generate(16, labels=3, seed=0)      # float32 [16, 28, 28, 1]
+>>> typical = sampler.generate(16, labels=3, seed=0, truncation=0.7)  # z scaled by 0.7
 >>> pixels = sampler.to_uint8(images)                     # uint8, same shape
 """
 
@@ -226,9 +227,9 @@ class Sampler:
 
     # ------------------------------------------------------------ inputs
 
-    def latents(self, n, seed=None):
-        """The float32 `[n, latent_dim]` latents `generate(n, seed=seed)` uses."""
-        return sample_latent(n, self.latent_dim, seed)
+    def latents(self, n, seed=None, truncation=None):
+        """The float32 `[n, latent_dim]` latents `generate(n, seed=seed, truncation=truncation)` uses."""
+        return sample_latent(n, self.latent_dim, seed, truncation=truncation)
 
     def check_labels(self, labels, n):
         """Labels as int64 `[n]` (`None` for an unconditional model); `ZooError` if bad."""
@@ -259,7 +260,7 @@ class Sampler:
             outputs.append(self.backend.run(z[start:stop], None if labels is None else labels[start:stop]))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
-    def generate(self, n, labels=None, seed=None):
+    def generate(self, n, labels=None, seed=None, truncation=None):
         """Generates `n` images, float32 `[n, H, W, C]` in `record.output_range`.
 
         Args:
@@ -267,11 +268,14 @@ class Sampler:
             labels: conditional models: one int for all images or `n` ints in
                 `0..num_classes - 1`; unconditional models: leave out.
             seed: integer seed of the latent draw; `None` draws fresh noise.
+            truncation: `psi` in (0, 1], the truncation trick: `z` is `psi`
+                times the standard-normal draw (see `zoo.latent`), for more
+                typical but less varied images. `None` (or `1`): no truncation.
         """
-        z = self.latents(n, seed)
+        z = self.latents(n, seed, truncation)
         return self.run(z, self.check_labels(labels, len(z)))
 
-    def walk(self, seed_a, seed_b, steps=8, method="slerp"):
+    def walk(self, seed_a, seed_b, steps=8, method="slerp", truncation=None):
         """The float32 `[steps, latent_dim]` latents from seed `a`'s to seed `b`'s.
 
         Args:
@@ -279,23 +283,24 @@ class Sampler:
             steps: number of latents, at least 2. Defaults to `8`.
             method: `"slerp"` (along the great circle, which keeps the norm a
                 Gaussian latent expects) or `"linear"`. Defaults to `"slerp"`.
+            truncation: `psi` of both ends' latents, as in `generate`.
         """
         steps = check_count(steps)
         if steps < 2:
             raise ZooError(f"A walk needs at least 2 steps. Received: steps={steps}.")
         if method not in INTERPOLATIONS:
             raise ZooError(f"Unknown interpolation. Received: method={method!r}. Available: {', '.join(INTERPOLATIONS)}.")
-        a = self.latents(1, seed_a)[0].astype(np.float64)
-        b = self.latents(1, seed_b)[0].astype(np.float64)
+        a = self.latents(1, seed_a, truncation)[0].astype(np.float64)
+        b = self.latents(1, seed_b, truncation)[0].astype(np.float64)
         t = np.linspace(0.0, 1.0, steps)[:, None]
         walk = slerp(a, b, t) if method == "slerp" else (1.0 - t) * a + t * b
         walk = walk.astype(np.float32)
         walk[0], walk[-1] = a, b  # the ends are exactly the seeds' latents, whatever the rounding
         return walk
 
-    def interpolate(self, seed_a, seed_b, steps=8, labels=None, method="slerp"):
-        """float32 images along `walk(seed_a, seed_b, steps, method)`."""
-        z = self.walk(seed_a, seed_b, steps, method)
+    def interpolate(self, seed_a, seed_b, steps=8, labels=None, method="slerp", truncation=None):
+        """float32 images along `walk(seed_a, seed_b, steps, method, truncation)`."""
+        z = self.walk(seed_a, seed_b, steps, method, truncation)
         return self.run(z, self.check_labels(labels, len(z)))
 
     def to_uint8(self, images):

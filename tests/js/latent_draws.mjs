@@ -1,5 +1,5 @@
 // Draws latents with zoo/serving/static/latent.js for tests/test_latent_js.py.
-// stdin: JSON {"requests": [[seed as a decimal string, n, latent_dim], ...]}.
+// stdin: JSON {"requests": [[seed as a decimal string, n, latent_dim, truncation or null], ...]}.
 // stdout: the float32 values of every request, one after another (little-endian);
 // stderr: one JSON line {"draws": N, "seconds": S}.
 import { sampleLatent } from "../../zoo/serving/static/latent.js";
@@ -9,8 +9,8 @@ for await (const chunk of process.stdin) chunks.push(chunk);
 const { requests } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
 const started = performance.now();
 let draws = 0;
-for (const [seed, n, latentDim] of requests) {
-  const z = sampleLatent(n, latentDim, BigInt(seed));
+for (const [seed, n, latentDim, truncation] of requests) {
+  const z = sampleLatent(n, latentDim, BigInt(seed), truncation);
   draws += z.length;
   process.stdout.write(Buffer.from(z.buffer, z.byteOffset, z.byteLength));
 }

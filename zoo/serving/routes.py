@@ -91,15 +91,16 @@ def add_generation_routes(app, served):
         summary="Generate images",
         responses={200: {"content": {"image/png": {}, "application/x-npy": {}, "application/json": {}},
                          "description": "A PNG grid (2 px padding), a uint8 .npy array [n, H, W, C] "
-                         "or JSON {model, seed, labels, shape, images}. Headers: X-Model, X-Seed."},
+                         "or JSON {model, seed, truncation, labels, shape, images}. Headers: X-Model, X-Seed."},
                    **error_responses(*POST_ERRORS)},
     )
     async def generate(request: GenerateRequest):
         generator = served.pick(request.model)
         seed = secrets.randbelow(2**31) if request.seed is None else request.seed
-        z = generator.latents(request.n, seed)
+        z = generator.latents(request.n, seed, request.truncation)
         labels = served.labels_for(generator, request.labels, request.n)
-        return await served.respond(generator, z, labels, request.format, {"seed": seed})
+        facts = {"seed": seed, "truncation": request.truncation}
+        return await served.respond(generator, z, labels, request.format, facts)
 
     @app.post(
         "/v1/interpolate",
@@ -110,7 +111,8 @@ def add_generation_routes(app, served):
     )
     async def interpolate(request: InterpolateRequest):
         generator = served.pick(request.model)
-        z = generator.walk(request.seed_a, request.seed_b, request.steps, request.method)
+        z = generator.walk(request.seed_a, request.seed_b, request.steps, request.method, request.truncation)
         labels = served.labels_for(generator, request.labels, request.steps, per="frame")
-        facts = {"seed_a": request.seed_a, "seed_b": request.seed_b, "method": request.method}
+        facts = {"seed_a": request.seed_a, "seed_b": request.seed_b, "method": request.method,
+                 "truncation": request.truncation}
         return await served.respond(generator, z, labels, request.format, facts, columns=request.steps, padding=0)

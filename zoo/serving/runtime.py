@@ -5,9 +5,9 @@ and shared: onnxruntime's `run` is safe to call from several threads at once.
 Each call uses one intra-op thread by default, without spinning: small
 generators gain little from splitting one call over cores, and a server gets
 more from running one call per core side by side (see `zoo.serving.batching`).
-Latents, label checks, chunking, walks and pixel conversion are
-`zoo.sampling.Sampler`'s, so a seed gives the same images as Keras'
-`GAN.generate` and the artifact's test vectors.
+Latents (truncation included), label checks, chunking, walks and pixel
+conversion are `zoo.sampling.Sampler`'s, so a seed (and `truncation`) gives the
+same images as Keras' `GAN.generate` and the artifact's test vectors.
 """
 
 import warnings
@@ -40,6 +40,8 @@ class OnnxGenerator:
     >>> g = OnnxGenerator("export/cgan-fashion-mnist")
     >>> g.generate(16, labels=[3] * 16, seed=7).shape
     (16, 28, 28, 1)
+    >>> g.generate(16, labels=3, seed=7, truncation=0.7).dtype  # z scaled by 0.7
+    dtype('uint8')
     >>> g.metadata.latent_dim
     64
     """
@@ -68,17 +70,17 @@ class OnnxGenerator:
         )
 
     # ------------------------------------------------------------ inputs
-    def latents(self, n, seed=None):
-        """The `[n, latent_dim]` latents `generate(n, seed=seed)` uses."""
-        return self.sampler.latents(n, seed)
+    def latents(self, n, seed=None, truncation=None):
+        """The `[n, latent_dim]` latents `generate(n, seed=seed, truncation=truncation)` uses."""
+        return self.sampler.latents(n, seed, truncation)
 
     def check_labels(self, labels, n):
         """Labels as int64 `[n]` (or `None` for an unconditional model); `ZooError` if bad."""
         return self.sampler.check_labels(labels, n)
 
-    def walk(self, seed_a, seed_b, steps=8, method="slerp"):
+    def walk(self, seed_a, seed_b, steps=8, method="slerp", truncation=None):
         """The float32 `[steps, latent_dim]` latents of `interpolate` (see `Sampler.walk`)."""
-        return self.sampler.walk(seed_a, seed_b, steps, method)
+        return self.sampler.walk(seed_a, seed_b, steps, method, truncation)
 
     # ------------------------------------------------------------ running
     def run(self, z, labels=None):
@@ -97,7 +99,7 @@ class OnnxGenerator:
         """Maps float outputs to uint8 pixels, as `zoo.images.to_uint8` does."""
         return self.sampler.to_uint8(images)
 
-    def generate(self, n, labels=None, seed=None):
+    def generate(self, n, labels=None, seed=None, truncation=None):
         """Generates `n` images as uint8 `[n, H, W, C]`.
 
         Args:
@@ -105,19 +107,21 @@ class OnnxGenerator:
             labels: conditional models: one int for all images or `n` ints in
                 `0..num_classes - 1`; unconditional models: leave out.
             seed: integer seed of the latent draw; `None` draws fresh noise.
+            truncation: `psi` in (0, 1]: `z` is `psi` times the seed's draw
+                (the truncation trick, see `zoo.latent`). `None`: no truncation.
 
         Example:
 
         >>> g.generate(4, labels=[0, 1, 2, 3], seed=0).dtype
         dtype('uint8')
         """
-        return self.to_uint8(self.sampler.generate(n, labels=labels, seed=seed))
+        return self.to_uint8(self.sampler.generate(n, labels=labels, seed=seed, truncation=truncation))
 
-    def interpolate(self, seed_a, seed_b, steps=8, labels=None, method="slerp"):
+    def interpolate(self, seed_a, seed_b, steps=8, labels=None, method="slerp", truncation=None):
         """A latent walk from the image of `seed_a` to the image of `seed_b`.
 
-        The first and last frames are `generate(1, labels, seed=seed_a)` and
-        `generate(1, labels, seed=seed_b)`.
+        The first and last frames are `generate(1, labels, seed=seed_a,
+        truncation=truncation)` and the same for `seed_b`.
 
         Args:
             seed_a: integer seed of the start latent.
@@ -126,11 +130,13 @@ class OnnxGenerator:
             labels: as in `generate`, for the `steps` frames.
             method: `"slerp"` (along the great circle, which keeps the norm a
                 Gaussian latent expects) or `"linear"`. Defaults to `"slerp"`.
+            truncation: `psi` of both ends' latents, as in `generate`.
 
         Returns:
             uint8 `[steps, H, W, C]`.
         """
-        return self.to_uint8(self.sampler.interpolate(seed_a, seed_b, steps, labels=labels, method=method))
+        images = self.sampler.interpolate(seed_a, seed_b, steps, labels=labels, method=method, truncation=truncation)
+        return self.to_uint8(images)
 
 
 _warned = set()

@@ -1,13 +1,14 @@
 """The request bodies of the HTTP service, with their limits (pydantic models).
 
-Integers are strict: `"7"`, `7.0` and `true` are not seeds. Unknown fields are
+Integers are strict: `"7"`, `7.0` and `true` are not seeds; `truncation` is a
+JSON number (`1` too), never a string or `true`. Unknown fields are
 refused, so a typo (`"seeds"`) is a 422 naming it rather than a silent default.
 `ALLOWED` tells, per field, what an error message should offer instead.
 """
 
 from typing import Annotated, List, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 MAX_IMAGES = 256
 MAX_STEPS = 64
@@ -15,6 +16,11 @@ MAX_SEED = 2**63 - 1
 
 Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
 Labels = Optional[Union[StrictInt, Annotated[List[StrictInt], Field(max_length=MAX_IMAGES)]]]
+Truncation = Optional[Annotated[StrictFloat, Field(gt=0, le=1, allow_inf_nan=False)]]
+TRUNCATION_HELP = (
+    "The truncation trick: z is psi times the seed's standard-normal draw (computed in float64, then "
+    "rounded to float32, as zoo.latent and the page do), psi in (0, 1]; left out or 1: no truncation."
+)
 
 
 class GenerateRequest(BaseModel):
@@ -30,6 +36,7 @@ class GenerateRequest(BaseModel):
         description="Conditional models: one class for all images or one per image; "
         "left out: classes 0, 1, 2, ... in turn. Unconditional models: leave out.",
     )
+    truncation: Truncation = Field(None, description=TRUNCATION_HELP)
     format: Literal["png", "npy", "json"] = Field(
         "png", description="png: a grid image; npy: uint8 [n, H, W, C]; json: the same as lists."
     )
@@ -46,6 +53,7 @@ class InterpolateRequest(BaseModel):
     steps: StrictInt = Field(8, ge=2, le=MAX_STEPS, description="Number of frames.")
     labels: Labels = Field(None, description="As in /v1/generate, for the frames.")
     method: Literal["slerp", "linear"] = Field("slerp", description="Path between the two latents.")
+    truncation: Truncation = Field(None, description="As in /v1/generate, for both ends' latents.")
     format: Literal["png", "npy", "json"] = Field(
         "png", description="png: the frames side by side in one row without padding."
     )
@@ -61,6 +69,7 @@ ALLOWED = {
     "labels": "an integer class or a list of one per image",
     "format": "png, npy, json",
     "method": "slerp, linear",
+    "truncation": "a number in (0, 1], or null (no truncation)",
     "body": "a JSON object",
 }
 

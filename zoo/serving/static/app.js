@@ -4,10 +4,10 @@
 // by `zoo page` for any static web server; `?model=URL` lists models by hand). By
 // default the page runs the generator itself with onnxruntime-web (generator.js:
 // WebGPU where the browser has it, else WebAssembly), reading latent size, classes
-// and image shape from the ONNX file; a seed gives the same latents as
-// zoo.latent.sample_latent (latent.js). When the page comes from `zoo serve` it can
-// also ask the server instead (POST v1/generate and v1/interpolate), for browsers
-// that cannot run the model or when onnxruntime-web is not installed there.
+// and image shape from the ONNX file; a seed and truncation psi give the same
+// latents as zoo.latent.sample_latent (latent.js). When the page comes from `zoo
+// serve` it can also ask the server instead (POST v1/generate and v1/interpolate),
+// for browsers that cannot run the model or when onnxruntime-web is not installed there.
 // A software WebGPU adapter (SwiftShader) is slower than WebAssembly, so the page
 // uses it only when asked: ?backend=webgpu (or ?backend=wasm).
 "use strict";
@@ -46,6 +46,16 @@ function readSeed(input) {
   }
   return BigInt(text);
 }
+
+/** The truncation psi in (0, 1] of the form, `null` for 1 (no truncation). */
+function readTruncation(input) {
+  const text = input.value.trim();
+  const psi = text === "" ? NaN : Number(text);
+  if (!(psi > 0 && psi <= 1)) throw new Error(`truncation must be a number in (0, 1], got "${input.value}"`);
+  return psi === 1 ? null : psi;
+}
+
+const truncationText = (psi) => (psi === null ? "" : `, ψ ${psi}`);
 
 function selectedLabel() {
   if (!state.metadata || !state.metadata.conditional || $("label").value === "") return null;
@@ -213,6 +223,7 @@ async function showGrid(blob, facts) {
   image.alt = `${facts.n} images from ${facts.model}, seed ${facts.seed}`;
   image.dataset.backend = facts.backend;
   image.dataset.seed = String(facts.seed);
+  image.dataset.truncation = String(facts.truncation ?? 1);
 }
 
 // ------------------------------------------------------------------ actions
@@ -224,6 +235,7 @@ async function generate(event) {
   try {
     const n = Number($("count").value);
     const seed = readSeed($("seed"));
+    const truncation = readTruncation($("truncation"));
     const label = selectedLabel();
     if (!onServer() && !(Number.isSafeInteger(n) && n >= 1 && n <= MAX_IMAGES)) {
       throw new Error(`n: the number of images must be an integer in 1..${MAX_IMAGES}, got "${$("count").value}"`);
@@ -234,18 +246,20 @@ async function generate(event) {
     if (onServer()) {
       const body = { model: entry.name, n, seed, format: "png" };
       if (label !== null) body.labels = label;
+      if (truncation !== null) body.truncation = truncation;
       blob = await postForImage("v1/generate", body);
     } else {
       const generator = await browserGenerator(entry);
-      const result = await generator.generate(n, label, seed);
+      const result = await generator.generate(n, label, seed, truncation);
       backend = generator.backend;
       blob = await pngOf(canvasOf(makeGrid(result.pixels, result.shape)));
-      window.zooPage.last = { model: entry.name, seed: String(seed), n, backend, ...result };
+      window.zooPage.last = { model: entry.name, seed: String(seed), truncation, n, backend, ...result };
     }
-    await showGrid(blob, { n, model: entry.name, seed, backend });
+    await showGrid(blob, { n, model: entry.name, seed, truncation, backend });
     const ms = Math.round(performance.now() - started);
     const where = backend === "server" ? "by the server" : `in this browser, ${backendName(backend)}`;
-    setStatus($("status"), `${n} image${n > 1 ? "s" : ""} from ${entry.name}, seed ${seed} (${where}, ${ms} ms)`);
+    const what = `${n} image${n > 1 ? "s" : ""} from ${entry.name}, seed ${seed}${truncationText(truncation)}`;
+    setStatus($("status"), `${what} (${where}, ${ms} ms)`);
   } catch (error) {
     setStatus($("status"), error.message, true);
   } finally {
@@ -263,18 +277,20 @@ async function loadWalk(event) {
     if (!Number.isSafeInteger(steps) || steps < 2 || steps > 64) throw new Error(`frames must be an integer in 2..64, got "${$("steps").value}"`);
     const seedA = readSeed($("seed-a"));
     const seedB = readSeed($("seed-b"));
+    const truncation = readTruncation($("truncation"));
     const label = selectedLabel();
     const [height, width] = state.metadata.image_shape;
     let strip;
     if (onServer()) {
       const body = { model: entry.name, seed_a: seedA, seed_b: seedB, steps, format: "png" };
       if (label !== null) body.labels = label;
+      if (truncation !== null) body.truncation = truncation;
       strip = await createImageBitmap(await postForImage("v1/interpolate", body));
     } else {
       const generator = await browserGenerator(entry);
-      const result = await generator.interpolate(seedA, seedB, steps, label);
+      const result = await generator.interpolate(seedA, seedB, steps, label, "slerp", truncation);
       strip = canvasOf(makeGrid(result.pixels, result.shape, steps, 0));
-      window.zooPage.walk = { model: entry.name, backend: generator.backend, ...result };
+      window.zooPage.walk = { model: entry.name, backend: generator.backend, truncation, ...result };
     }
     state.walk = { strip, steps, width, height };
     const scrub = $("scrub");
@@ -282,7 +298,8 @@ async function loadWalk(event) {
     scrub.value = "0";
     scrub.disabled = false;
     drawFrame();
-    setStatus($("walk-status"), `${steps} frames from seed ${seedA} to seed ${seedB}: drag the slider`);
+    const ends = `seed ${seedA} to seed ${seedB}${truncationText(truncation)}`;
+    setStatus($("walk-status"), `${steps} frames from ${ends}: drag the slider`);
   } catch (error) {
     setStatus($("walk-status"), error.message, true);
   } finally {

@@ -151,8 +151,9 @@ export class BrowserGenerator {
     this.output = session.outputNames.includes("image") ? "image" : session.outputNames[0];
   }
 
-  latents(n, seed) {
-    return sampleLatent(n, this.metadata.latent_dim, seed);
+  /** `n` latents for `seed` and truncation psi (null: none), as OnnxGenerator.latents. */
+  latents(n, seed, truncation = null) {
+    return sampleLatent(n, this.metadata.latent_dim, seed, truncation);
   }
 
   /** Labels for n images: one class for all, or 0, 1, 2, ... in turn (`null`); unconditional: none. */
@@ -173,18 +174,18 @@ export class BrowserGenerator {
     return { images: data, shape: [n, ...this.metadata.image_shape] };
   }
 
-  /** n images for `seed`: `{z, labels, images (float32), pixels (uint8), shape}`. */
-  async generate(n, label, seed) {
-    const z = this.latents(n, seed);
+  /** n images for `seed` (and truncation psi): `{z, labels, images (float32), pixels (uint8), shape}`. */
+  async generate(n, label, seed, truncation = null) {
+    const z = this.latents(n, seed, truncation);
     const labels = this.labels(label, n);
     const { images, shape } = await this.run(z, labels);
     return { z, labels, images, pixels: toUint8(images, this.metadata.output_range), shape };
   }
 
-  /** A latent walk from seed a to seed b (as OnnxGenerator.interpolate). */
-  async interpolate(seedA, seedB, steps, label, method = "slerp") {
-    const a = this.latents(1, seedA);
-    const b = this.latents(1, seedB);
+  /** A latent walk from seed a to seed b (as OnnxGenerator.interpolate), both ends truncated by psi. */
+  async interpolate(seedA, seedB, steps, label, method = "slerp", truncation = null) {
+    const a = this.latents(1, seedA, truncation);
+    const b = this.latents(1, seedB, truncation);
     const z = walkLatents(a, b, steps, method);
     const labels = this.labels(label, steps);
     const { images, shape } = await this.run(z, labels);

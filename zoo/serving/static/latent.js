@@ -3,7 +3,8 @@
 // NumPy's SeedSequence(seed) -> PCG64 (128-bit LCG, XSL-RR output) 64-bit words ->
 // two uniforms per pair -> Box & Muller with a logarithm, sine and cosine made of
 // IEEE-754 double + - * / and sqrt only, which round the same way everywhere ->
-// float32 (Math.fround). The tests (tests/test_latent_js.py) compare this file's
+// times the truncation psi (a double multiply, when psi is given) -> float32
+// (Math.fround). The tests (tests/test_latent_js.py) compare this file's
 // draws with zoo.latent's. Plain ES module, no DOM: it runs in Node and in the page.
 "use strict";
 
@@ -180,19 +181,37 @@ export function sinCos(u) {
 }
 
 /**
+ * The truncation psi as a Number (`null` for none) after checking it is a number in
+ * (0, 1], as `zoo.latent.check_truncation`; RangeError/TypeError otherwise.
+ */
+export function checkTruncation(truncation) {
+  if (truncation === null || truncation === undefined) return null;
+  if (typeof truncation !== "number") {
+    throw new TypeError(`truncation must be a number in (0, 1]. Received: truncation of type ${typeof truncation}.`);
+  }
+  if (!(truncation > 0 && truncation <= 1)) { // also refuses NaN
+    throw new RangeError(`truncation must be a number in (0, 1]. Received: truncation=${truncation}.`);
+  }
+  return truncation;
+}
+
+/**
  * `n` latent vectors of size `latentDim` for `seed`, row after row, as a Float32Array:
- * the values of `zoo.latent.sample_latent(n, latentDim, seed)`.
+ * the values of `zoo.latent.sample_latent(n, latentDim, seed, truncation)`.
  *
  * Args: `n`, `latentDim` positive integers; `seed` a non-negative integer (BigInt
- * or safe Number).
+ * or safe Number); `truncation` the psi in (0, 1] of the truncation trick (each
+ * value times psi, in double precision before the rounding to float32), or
+ * null/undefined for none.
  *
- * Example: `sampleLatent(16, 64, 7n)` -> Float32Array(1024).
+ * Example: `sampleLatent(16, 64, 7n)` -> Float32Array(1024); `sampleLatent(16, 64, 7n, 0.7)`.
  */
-export function sampleLatent(n, latentDim, seed) {
+export function sampleLatent(n, latentDim, seed, truncation = null) {
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`n must be a positive integer. Received: n=${n}.`);
   if (!Number.isSafeInteger(latentDim) || latentDim < 1) {
     throw new RangeError(`latentDim must be a positive integer. Received: latentDim=${latentDim}.`);
   }
+  const psi = checkTruncation(truncation) ?? 1; // x * 1 is x: no truncation, the same bits
   const rng = new PCG64(seed);
   const out = new Float32Array(n * latentDim);
   for (let i = 0; i < out.length; i += 2) {
@@ -200,8 +219,8 @@ export function sampleLatent(n, latentDim, seed) {
     const u2 = Number(rng.nextUint64() >> 11n) * TWO_POW_MINUS_53;
     const radius = Math.sqrt(-2 * log(u1));
     const [cosine, sine] = sinCos(u2);
-    out[i] = radius * cosine; // Float32Array stores round to nearest, ties to even
-    if (i + 1 < out.length) out[i + 1] = radius * sine;
+    out[i] = radius * cosine * psi; // Float32Array stores round to nearest, ties to even
+    if (i + 1 < out.length) out[i + 1] = radius * sine * psi;
   }
   return out;
 }
