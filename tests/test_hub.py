@@ -400,7 +400,7 @@ def test_list_pretrained_entries_are_frozen_data(env, published):
     assert cgan.parameters == card["model"]["parameters"]
     assert cgan.class_names[0] == "T-shirt/top" and cgan.licence == "Apache-2.0"
     assert cgan.data_licence == "Fashion-MNIST: MIT, © Zalando SE"
-    assert set(cgan.sizes) == {"keras", "onnx", "savedmodel", "litert"} and all(size > 0 for size in cgan.sizes.values())
+    assert set(cgan.sizes) == {"keras", "onnx", "savedmodel", "litert", "gan"} and all(size > 0 for size in cgan.sizes.values())
     assert cgan.files["savedmodel"].path == "saved_model.zip" and len(cgan.files["onnx"].sha256) == 64
     assert cgan.recipe == f"models/{CGAN}/recipe.toml" and cgan.training["steps"] == 2
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -72,17 +72,17 @@ def test_published_folder_layout(repo):
     root, _, report = repo
     folder = root / "export" / NAME
     assert sorted(file_entries(folder)) == [
-        "generator.keras", "generator.onnx", "generator.tflite", "saved_model.zip",
+        "gan.keras", "generator.keras", "generator.onnx", "generator.tflite", "saved_model.zip",
         "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb",
     ]
     assert not (folder / "saved_model").exists()
     assert [entry for entry in os.listdir(root / "export") if entry.startswith(".")] == []
     manifest = read_manifest(folder)
-    assert manifest["formats"]["savedmodel"] == "saved_model.zip"
+    assert manifest["formats"]["savedmodel"] == "saved_model.zip" and manifest["formats"]["gan"] == "gan.keras"
     assert manifest["files"] == file_entries(folder)  # rewritten after zipping
     assert manifest["published"]["name"] == NAME and manifest["parity"]["passed"]
     assert report.export_dir == str(folder) and set(report.sizes) == {
-        "generator.keras", "generator.onnx", "generator.tflite", "saved_model.zip"}
+        "gan.keras", "generator.keras", "generator.onnx", "generator.tflite", "saved_model.zip"}
     assert manifest["onnx_target"] == "portable" and card_of(root)["export"]["onnx_target"] == "portable"
     with zipfile.ZipFile(folder / "saved_model.zip") as archive:
         names = archive.namelist()
@@ -99,11 +99,13 @@ def test_reexport_rebuilds_from_the_published_keras_file(repo, tmp_path, capsys)
     root = copy_repo(repo, tmp_path)
     folder = root / "export" / NAME
     keras_bytes = (folder / "generator.keras").read_bytes()
+    gan_bytes = (folder / "gan.keras").read_bytes()
     card_before = card_of(root)
     (folder / "generator.onnx").write_bytes((folder / "generator.onnx").read_bytes())  # same bytes: still verifies
     assert main(["publish", "--reexport", NAME, "--repo-root", str(root)]) == 0
     assert f"re-exported {NAME}" in capsys.readouterr().out
     assert (folder / "generator.keras").read_bytes() == keras_bytes  # the same weights keep their bytes
+    assert (folder / "gan.keras").read_bytes() == gan_bytes and read_manifest(folder)["formats"]["gan"] == "gan.keras"
     assert main(["verify", str(folder)]) == 0
     card = card_of(root)
     assert card["metrics"] == card_before["metrics"] and card["export"]["onnx_target"] == "portable"
@@ -261,6 +263,12 @@ def test_a_size_limit_refuses_and_keeps_the_previous_publication(repo, tmp_path)
     assert file_entries(root / "export" / NAME) == before
     assert (root / "zoo" / "catalogue.json").read_bytes() == catalogue
     assert [entry for entry in os.listdir(root / "export") if entry.startswith(".")] == []
+    sizes = dict(repo[2].sizes)
+    gan_bytes, others = sizes.pop("gan.keras"), max(sizes.values())
+    assert gan_bytes > others  # the whole GAN is the largest file: the limit holds it too
+    with pytest.raises(ZooError, match=r"gan.keras is .* MB; the limit is .* per published file. Publish smaller networks"):
+        publish.publish_run(repo[1], NAME, repo_root=root, n_eval=0, force=True, max_file_bytes=(gan_bytes + others) // 2)
+    assert file_entries(root / "export" / NAME) == before
     folder = root / "export" / NAME
     with pytest.raises(ZooError, match=r"export/ would hold .* MB after publishing .* the limit is 1 MB in all"):
         publish.check_sizes(folder, root / "export", "another-name", max_total_bytes=1_000_000)

@@ -111,6 +111,25 @@ def test_run_json_round_trips():
     assert json.loads(finished.to_json())["result"]["diverged"] is False
 
 
+def test_init_from_is_a_setting_of_the_cli_the_recipe_and_run_json(tmp_path):
+    from zoo.commands.train import run_config
+    from zoo.cli import build_parser
+
+    recipe = RunConfig.from_recipe({"variant": "cgan", "dataset": "my_images", "init_from": "cgan-fashion-mnist"})
+    assert recipe.init_from == "cgan-fashion-mnist" and RunConfig.default("init_from") is None
+    assert RunConfig.from_recipe(recipe.to_recipe()) == recipe and "init_from" not in RunConfig("dcgan").to_recipe()
+    assert RunConfig("cgan", init_from=tmp_path / "gan.keras").init_from == str(tmp_path / "gan.keras")
+    record = RunRecord(config=recipe, init_from_sha256="ab" * 32)
+    data = json.loads(record.to_json())
+    assert data["init_from"] == "cgan-fashion-mnist" and data["init_from_sha256"] == "ab" * 32
+    assert RunRecord.from_json(record.to_json()) == record
+    assert "init_from_sha256" not in json.loads(RunRecord(config=RunConfig("dcgan")).to_json())
+    args = build_parser().parse_args(["train", "cgan", "--init-from", "cgan-fashion-mnist", "--dataset", "my_images"])
+    assert run_config(args).init_from == "cgan-fashion-mnist"
+    with pytest.raises(ZooError, match=r"^init_from must be a pretrained name or the path of a GAN .keras file. Received"):
+        RunConfig("cgan", init_from=3)
+
+
 @pytest.mark.parametrize("case", sorted(LEGACY_RUNS))
 def test_every_earlier_run_json_reads(case, tmp_path):
     path = tmp_path / "run.json"

@@ -78,6 +78,13 @@ class RunConfig:
         variant_config: extra builder options, e.g. `{"latent_dim": 128}`.
         compile_config: extra `GAN.compile` options, e.g. `{"jit_compile": True}`.
         sample_count: images in each epoch's sample grid.
+        init_from: start from a pretrained GAN and fine-tune it: a catalogue
+            name (its `gan.keras`, downloaded and sha256-checked by `zoo.hub`)
+            or the path of a GAN `.keras` file (e.g. a run's `model.keras`).
+            The GAN's architecture, weights and optimizer state are kept;
+            `variant_config` must then be empty. Once the run folder holds a
+            checkpoint, resuming starts from it instead. `None`: train from
+            scratch.
 
     Example:
 
@@ -101,6 +108,7 @@ class RunConfig:
     variant_config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     compile_config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     sample_count: int = 64
+    init_from: Optional[str] = None
 
     def __post_init__(self):
         checked = {
@@ -118,6 +126,7 @@ class RunConfig:
             "variant_config": _check_table("variant_config", self.variant_config),
             "compile_config": _check_table("compile_config", self.compile_config),
             "sample_count": check_int("sample_count", self.sample_count, 1),
+            "init_from": _check_init_from(self.init_from),
         }
         if isinstance(checked["variant_config"].get("image_shape"), list):
             checked["variant_config"]["image_shape"] = tuple(checked["variant_config"]["image_shape"])
@@ -279,6 +288,8 @@ class RunRecord:
         replicas: replicas of the distribution strategy.
         class_names: the data set's class names, or `None`.
         clustering_seconds: time spent finding clusters (self-conditioning).
+        init_from_sha256: the sha256 of the GAN file `config.init_from`
+            named, as the run started from it; `None` without `init_from`.
         result: the `RunResult`; `None` while the run is unfinished.
 
     Example:
@@ -293,6 +304,7 @@ class RunRecord:
     replicas: Optional[int] = None
     class_names: Optional[Tuple[str, ...]] = None
     clustering_seconds: Optional[float] = None
+    init_from_sha256: Optional[str] = None
     result: Optional[RunResult] = None
 
     def finished(self, result):
@@ -308,6 +320,8 @@ class RunRecord:
             class_names=None if self.class_names is None else list(self.class_names),
             clustering_seconds=self.clustering_seconds,
         )
+        if self.config.init_from is not None:
+            fields["init_from_sha256"] = self.init_from_sha256
         if self.result is not None:
             fields["result"] = dataclasses.asdict(self.result)
         return _dumps(fields)
@@ -327,6 +341,7 @@ class RunRecord:
             replicas=data.get("replicas"),
             class_names=None if class_names is None else tuple(class_names),
             clustering_seconds=data.get("clustering_seconds"),
+            init_from_sha256=data.get("init_from_sha256"),
             result=None if result is None else RunResult._from_json_fields(result, config.batch_size),
         )
 
@@ -359,6 +374,19 @@ def _check_dataset(dataset):
             f"dataset must be a data set name or an image folder. Received: {received('dataset', dataset)}."
         )
     return dataset
+
+
+def _check_init_from(init_from):
+    if init_from is None:
+        return None
+    if isinstance(init_from, os.PathLike):
+        init_from = os.fspath(init_from)
+    if not isinstance(init_from, str) or not init_from:
+        raise ZooError(
+            "init_from must be a pretrained name or the path of a GAN .keras file. "
+            f"Received: {received('init_from', init_from)}."
+        )
+    return init_from
 
 
 def _check_strategy(strategy):

@@ -10,8 +10,10 @@ A run folder holds:
     OUT/logs/              TensorBoard scalars and sample images
     OUT/backup/            `zoo.callbacks.AtomicBackup` state while a run is unfinished
 
-Re-running the same command after a crash or a kill resumes from the last
-finished epoch; a backup found corrupt is moved to `OUT/backup.corrupt-<time>/`
+With `init_from` (`zoo train --init-from NAME_OR_PATH`) the run starts from a
+pretrained GAN and fine-tunes it (`zoo.fine_tuning`); `run.json` records the
+file's sha256. Re-running the same command after a crash or a kill resumes from
+the last finished epoch (for a fine-tune too: the run folder wins); a backup found corrupt is moved to `OUT/backup.corrupt-<time>/`
 and the run resumes from `model.keras`. A full disk ends the run with a
 `ZooError` and leaves the last good files as they were. Temporaries that a
 killed run left (`.model.keras.tmp-*`, ...) are removed when the run starts.
@@ -66,6 +68,7 @@ def train(
     evaluate_every=None,
     strategy=None,
     mixed_precision=None,
+    init_from=None,
     callbacks=(),
     verbose="auto",
 ):
@@ -74,7 +77,7 @@ def train(
     The settings (`variant`, `dataset`, `epochs`, `batch_size`,
     `steps_per_epoch`, `seed`, `take`, `variant_config`, `compile_config`,
     `sample_count`, `max_minutes`, `evaluate_every`, `strategy`,
-    `mixed_precision`) are those of `zoo.run_config.RunConfig`, which
+    `mixed_precision`, `init_from`) are those of `zoo.run_config.RunConfig`, which
     documents and checks them; this builds one and calls `train_run`.
 
     Args:
@@ -102,6 +105,7 @@ def train(
         variant_config=variant_config,
         compile_config=compile_config,
         sample_count=sample_count,
+        init_from=init_from,
     )
     return train_run(config, out=out, data_dir=data_dir, callbacks=callbacks, verbose=verbose)
 
@@ -121,6 +125,8 @@ def train_run(config, *, out=None, data_dir=None, callbacks=(), verbose="auto"):
 
     >>> config = zoo.run_config.RunConfig.from_recipe("models/dcgan-fashion-mnist/recipe.toml")
     >>> gan, history = zoo.training.train_run(config.replace(epochs=1), out="runs/dcgan")
+    >>> tuned = zoo.run_config.RunConfig("cgan", dataset="my_images/", init_from="cgan-fashion-mnist")
+    >>> gan, history = zoo.training.train_run(tuned, out="runs/my-cgan")  # fine-tunes (zoo.fine_tuning)
     """
     import keras
 
@@ -136,9 +142,17 @@ def train_run(config, *, out=None, data_dir=None, callbacks=(), verbose="auto"):
         keras.utils.set_random_seed(config.seed)
     info = data.info(config.dataset, data_dir=data_dir)
     check_data_found(info, data_dir)
-    options, clustering, clustering_seconds = _builder_options(config, record, info, data_dir)
     distribution = get_strategy(config.strategy)
-    gan = _build_gan(config, options, distribution)
+    if config.init_from is not None:  # fine-tuning: the GAN file gives the architecture and state
+        from zoo import fine_tuning
+
+        source = fine_tuning.resolve_init_from(config.init_from)
+        gan = fine_tuning.load_initial_gan(source, config, info, distribution)
+        options, clustering, clustering_seconds = fine_tuning.recorded_options(gan), None, 0.0
+    else:
+        source = None
+        options, clustering, clustering_seconds = _builder_options(config, record, info, data_dir)
+        gan = _build_gan(config, options, distribution)
     batches = _training_batches(config, record, data_dir, clustering)
     run = RunRecord(
         config=config.replace(variant_config=options),
@@ -146,6 +160,7 @@ def train_run(config, *, out=None, data_dir=None, callbacks=(), verbose="auto"):
         replicas=distribution.num_replicas_in_sync,
         class_names=tuple(info.class_names) if info.class_names else None,
         clustering_seconds=round(clustering_seconds, 1) if clustering is not None else None,
+        init_from_sha256=None if source is None else source.sha256,
     )
     with _disk_errors_reported(out):
         return _fit(gan, batches, run, out, data_dir, callbacks, verbose)

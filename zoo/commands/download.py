@@ -38,8 +38,8 @@ def register(subparsers):
         "--format",
         default="keras",
         metavar="{" + ",".join(FORMATS) + "}",
-        help="keras (default), onnx, litert (generator.tflite), savedmodel (unzipped folder), test_vectors, "
-        "manifest, or all (the whole folder)",
+        help="keras (default), onnx, litert (generator.tflite), gan (gan.keras: the whole GAN, for fine-tuning, "
+        "where published), savedmodel (unzipped folder), test_vectors, manifest, or all (the whole folder)",
     )
     parser.add_argument("--source", help="base URL, URL template, hf://OWNER/REPO or folder (default: ZOO_HUB_URL)")
     parser.add_argument("--cache-dir", help="cache folder (default: ZOO_CACHE or ~/.cache/keras-gan-zoo)")

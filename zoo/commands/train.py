@@ -2,7 +2,10 @@
 
 The flags are settings of `zoo.run_config.RunConfig` (its defaults are the help
 text's); with `--recipe FILE` the recipe gives the settings and the flags
-given override them.
+given override them. `--init-from NAME_OR_PATH` fine-tunes a pretrained GAN
+(`zoo.fine_tuning`); the variant is then the GAN's and may be left out:
+
+    zoo train --init-from cgan-fashion-mnist --dataset my_images/ --epochs 5 --out runs/my-cgan
 """
 
 from zoo.run_config import STRATEGIES, RunConfig
@@ -10,7 +13,7 @@ from zoo.run_config import STRATEGIES, RunConfig
 # Flags that set a `RunConfig` field of the same name (`--batch-size` -> batch_size).
 CONFIG_FLAGS = (
     "variant", "dataset", "epochs", "batch_size", "steps_per_epoch", "seed", "take", "max_minutes",
-    "evaluate_every", "mixed_precision", "strategy",
+    "evaluate_every", "mixed_precision", "strategy", "init_from",
 )
 
 
@@ -21,8 +24,13 @@ def register(subparsers):
         help="train a GAN variant",
         description="Train a GAN variant; re-run the same command to resume an interrupted run.",
     )
-    parser.add_argument("variant", nargs="?", help="variant name (see `zoo list`); optional with --recipe")
+    parser.add_argument("variant", nargs="?", help="variant name (see `zoo list`); optional with --recipe or --init-from")
     parser.add_argument("--recipe", help="a recipe.toml holding all settings (command-line options override it)")
+    parser.add_argument(
+        "--init-from", metavar="NAME_OR_PATH",
+        help="fine-tune a pretrained GAN: a pretrained name (its gan.keras, downloaded and sha256-checked) or "
+        "the path of a GAN .keras file (a run's model.keras); the run keeps its architecture and optimizer state",
+    )
     parser.add_argument("--max-minutes", type=float, help="stop after this much wall-clock training time (a number >= 0)")
     parser.add_argument("--dataset", help=f"data set name or image folder (default: {default('dataset')})")
     parser.add_argument("--data-dir", help="folder with local data files (else ZOO_DATA_DIR, system folders, tensorflow-datasets)")
@@ -55,8 +63,12 @@ def run_config(args):
         config = RunConfig.from_recipe(args.recipe).replace(**flags)
     elif flags.get("variant"):
         config = RunConfig(**flags)
+    elif flags.get("init_from"):
+        from zoo.fine_tuning import init_variant
+
+        config = RunConfig(**flags, variant=init_variant(flags["init_from"]))
     else:
-        raise ZooError("Name a variant (e.g. `zoo train dcgan`) or pass --recipe FILE.")
+        raise ZooError("Name a variant (e.g. `zoo train dcgan`), or pass --recipe FILE or --init-from NAME_OR_PATH.")
     variant_config, compile_config = dict(config.variant_config), dict(config.compile_config)
     if args.latent_dim is not None:
         variant_config["latent_dim"] = args.latent_dim

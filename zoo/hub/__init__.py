@@ -6,6 +6,7 @@
 >>> g = zoo.pretrained("dcgan-fashion-mnist")                      # keras.Model, compile=False
 >>> path = zoo.hub.download("cgan-fashion-mnist", format="onnx")    # verified local file
 >>> path = zoo.hub.download("cgan-fashion-mnist", format="litert")  # generator.tflite, for phones
+>>> gan = zoo.pretrained("cgan-fashion-mnist", format="gan")        # compiled zoo.GAN: fit continues it
 
 The catalogue (`zoo/catalogue.json`, shipped in the package, written by `zoo
 publish`) lists each name's files with their sha256 and size. Files come from a
@@ -27,7 +28,10 @@ by the next download of that file. A downloaded `manifest.json` is checked like
 `zoo verify` checks it (`zoo.hub.layout`).
 
 Only stdlib is imported here; Keras loads in `pretrained()` only, so the
-ONNX-only serving runtime can use `download` without TensorFlow.
+ONNX-only serving runtime can use `download` without TensorFlow. Publications made
+since GAN files are shipped also list `gan.keras` (format `"gan"`: generator, EMA
+generator, discriminator and optimizer state) for fine-tuning; older ones do not,
+and asking one for it is a one-line error.
 """
 
 from zoo.hub.catalogue import (

@@ -36,11 +36,12 @@ MAX_NAME_LENGTH = 64
 FILE_PATTERN = layout.FILE_PATTERN
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 # Formats an entry may have, and the file each one names.
-FILE_FORMATS = ("keras", "onnx", "savedmodel", "litert", "manifest")
+FILE_FORMATS = ("keras", "onnx", "savedmodel", "litert", "gan", "manifest")
 # Not in every entry: a large SavedModel is not shipped (`zoo.hub.download(...,
 # format="savedmodel")` rebuilds it); `litert` (generator.tflite) only in
-# publications exported since LiteRT support.
-OPTIONAL_FORMATS = ("savedmodel", "litert")
+# publications exported since LiteRT support; `gan` (gan.keras, the whole GAN for
+# fine-tuning) only in publications made since it is shipped.
+OPTIONAL_FORMATS = ("savedmodel", "litert", "gan")
 # The pixel range's name, and the one catalogues written before `zoo.record` used.
 RANGE_FIELDS = ("output_range", "value_range")
 
@@ -73,7 +74,9 @@ class PretrainedEntry:
             parameter count, ...
         files: read-only `{format: FileEntry}` for `keras`, `onnx`,
             `savedmodel` (a zip of the SavedModel folder), `litert`
-            (`generator.tflite`, where published) and `manifest`.
+            (`generator.tflite`, where published), `gan` (`gan.keras`: the
+            whole GAN with its discriminator and optimizer state, where
+            published) and `manifest`.
         test_vectors: `FileEntry`s of `test_data_set_0/`.
         metrics: read-only summary of the published evaluation (`fd`, `kid`,
             `precision`, `recall`, ..., `n`, `seed`, `command`); empty if none.

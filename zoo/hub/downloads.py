@@ -5,6 +5,7 @@ The cache mirrors the published layout, one folder per publication:
     $ZOO_CACHE/<name>/<version>/generator.keras
                                /generator.onnx
                                /generator.tflite  (LiteRT, where published)
+                               /gan.keras         (the whole GAN, where published)
                                /saved_model.zip   (and saved_model/, unzipped)
                                /test_data_set_0/input_0.pb ...
                                /manifest.json
@@ -31,7 +32,11 @@ from zoo.hub import catalogue as catalogue_module
 from zoo.hub import layout, sources, transfer
 from zoo.hub.layout import clip, clip_repr
 
-FORMATS = ("keras", "onnx", "litert", "savedmodel", "test_vectors", "manifest", "all")
+FORMATS = ("keras", "onnx", "litert", "gan", "savedmodel", "test_vectors", "manifest", "all")
+# The files a single-file format names in a catalogue entry.
+_FILE_FORMATS = ("keras", "onnx", "litert", "gan")
+# What `pretrained` loads: the generator (`keras`) or the whole GAN (`gan`).
+PRETRAINED_FORMATS = ("keras", "gan")
 SAVED_MODEL_FOLDER = layout.SAVED_MODEL_FOLDER
 TEST_VECTORS_FOLDER = "test_data_set_0"
 
@@ -48,7 +53,9 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=trans
     Args:
         name: a pretrained name (see `list_pretrained()`).
         format: `"keras"`, `"onnx"`, `"litert"` (`generator.tflite`, for
-            `ai_edge_litert` / LiteRT on phones), `"savedmodel"` (the unzipped folder;
+            `ai_edge_litert` / LiteRT on phones), `"gan"` (`gan.keras`: the
+            whole `zoo.GAN`, discriminator and optimizer state included, for
+            fine-tuning; where published), `"savedmodel"` (the unzipped folder;
             built from the `.keras` file and checked against the test vectors
             when the publication does not ship one),
             `"test_vectors"` (the `test_data_set_0/` folder), `"manifest"` or
@@ -84,6 +91,7 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=trans
 
     >>> path = zoo.hub.download("cgan-fashion-mnist", format="onnx")
     >>> path = zoo.hub.download("cgan-fashion-mnist", format="litert")  # generator.tflite
+    >>> path = zoo.hub.download("cgan-fashion-mnist", format="gan")     # gan.keras, for fine-tuning
     """
     limits = transfer.check_limits(timeout, min_rate, deadline)
     entry = catalogue_module.load_catalogue(catalogue).get(name)
@@ -98,12 +106,18 @@ def download(name, format="keras", *, source=None, cache_dir=None, timeout=trans
             f"'{name}' was published without generator.tflite (LiteRT). Received: format='litert'. "
             f"Available: {', '.join(available)}; `zoo export` of its generator.keras writes one."
         )
+    if format == "gan" and "gan" not in entry.files:  # published before GAN files were shipped
+        raise ZooError(
+            f"'{name}' was published without its GAN file (gan.keras: generator, discriminator, optimizer state). "
+            f"Received: format='gan'. Fine-tune from a publication that ships one, or from the run's model.keras "
+            f"(`zoo train --init-from runs/.../model.keras`); `zoo publish` of a run ships it."
+        )
     with transfer.terminate_cleanly():
         return _download(entry, format, _Fetcher(entry, source, cache_dir, limits, progress))
 
 
 def _download(entry, format, fetcher):
-    if format in ("keras", "onnx", "litert"):
+    if format in _FILE_FORMATS:
         return fetcher.file(entry.files[format])
     if format == "manifest":
         return fetcher.manifest()
@@ -121,39 +135,76 @@ def _download(entry, format, fetcher):
     return fetcher.folder
 
 
-def pretrained(name, *, source=None, cache_dir=None, catalogue=None, timeout=transfer.DEFAULT_TIMEOUT,
+def pretrained(name, format="keras", *, source=None, cache_dir=None, catalogue=None, timeout=transfer.DEFAULT_TIMEOUT,
                min_rate=transfer.DEFAULT_MIN_RATE, deadline=None):
-    """Returns the published Keras generator `name`, downloaded once and verified.
+    """Returns the published Keras generator `name` (or its whole GAN), downloaded once and verified.
 
-    The model maps `z` float32 `[batch, latent_dim]` (and `label` int
-    `[batch]` for conditional models) to `image` float32 `[batch, H, W, C]` in
-    [-1, 1]. It is loaded with `compile=False`.
+    With `format="keras"` (the default) the model maps `z` float32
+    `[batch, latent_dim]` (and `label` int `[batch]` for conditional models) to
+    `image` float32 `[batch, H, W, C]` in [-1, 1]; it is loaded with
+    `compile=False`. With `format="gan"` it is the compiled `zoo.GAN` of
+    `gan.keras` (generator, EMA generator, discriminator, optimizer state), whose
+    `fit` continues the published training: the optimizers' `iterations` go on
+    from the saved count.
+
+    Args:
+        name: a pretrained name (see `list_pretrained()`).
+        format: `"keras"` (the generator) or `"gan"` (the whole GAN, where
+            published). Defaults to `"keras"`.
+        source, cache_dir, catalogue, timeout, min_rate, deadline: as in `download`.
 
     Example:
 
     >>> g = zoo.pretrained("dcgan-fashion-mnist")
     >>> images = g(zoo.latent.sample_latent(16, 64, seed=0), training=False)  # [16, 28, 28, 1]
+    >>> gan = zoo.pretrained("cgan-fashion-mnist", format="gan")
+    >>> gan.fit(zoo.data.load("fashion_mnist", batch_size=64, with_labels=True), epochs=1)
     """
     entry = catalogue_module.load_catalogue(catalogue).get(name)
-    path = download(name, "keras", source=source, cache_dir=cache_dir, catalogue=catalogue, timeout=timeout,
+    if format not in PRETRAINED_FORMATS:
+        raise ZooError(
+            f"pretrained() loads the generator or the whole GAN. Received: format={clip_repr(format)}. "
+            f"Available: {', '.join(PRETRAINED_FORMATS)} (zoo.hub.download fetches the other formats)."
+            f"{did_you_mean(clip(str(format)), PRETRAINED_FORMATS)}"
+        )
+    path = download(name, format, source=source, cache_dir=cache_dir, catalogue=catalogue, timeout=timeout,
                     min_rate=min_rate, deadline=deadline)
+    model = _load_gan(name, path) if format == "gan" else _load_generator(name, path)
+    generator = model.inference_generator if format == "gan" else model
+    shape = tuple(int(d) for d in generator.output.shape[1:])
+    if shape != entry.image_shape or int(generator.count_params()) != entry.parameters:
+        raise ZooError(
+            f"The pretrained {'GAN' if format == 'gan' else 'generator'} '{name}' does not match its catalogue "
+            f"entry (output {shape}, {generator.count_params()} parameters; catalogue: {entry.image_shape}, "
+            f"{entry.parameters})."
+        )
+    return model
+
+
+def _load_generator(name, path):
     import keras
 
     from zoo import keras_registration
 
     keras_registration.register()
     try:
-        model = keras.saving.load_model(path, compile=False)
+        return keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a file it cannot read.
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise ZooError(f"Could not load the pretrained generator '{name}' from {path} ({first}).") from error
-    shape = tuple(int(d) for d in model.output.shape[1:])
-    if shape != entry.image_shape or int(model.count_params()) != entry.parameters:
+
+
+def _load_gan(name, path):
+    """The compiled `zoo.GAN` of a verified `gan.keras`."""
+    from zoo.loading import load_gan
+
+    gan = load_gan(path)
+    if gan.g_optimizer is None:
         raise ZooError(
-            f"The pretrained generator '{name}' does not match its catalogue entry (output {shape}, "
-            f"{model.count_params()} parameters; catalogue: {entry.image_shape}, {entry.parameters})."
+            f"The GAN file of '{name}' ({path}) was saved without its compile state, so `fit` cannot continue it; "
+            "publish the run again."
         )
-    return model
+    return gan
 
 
 class _Fetcher:

@@ -7,9 +7,10 @@ or trusts a file the manifest does not vouch for:
 - every path in `files` and `formats` is relative, normalised and stays inside
   the folder: no absolute path, drive, backslash, `.` or `..` part, empty
   part or control character;
-- `formats` is a table whose `keras`, `onnx`, `litert` and `savedmodel`
-  entries name the standard files (`generator.keras`, `generator.onnx`,
-  `generator.tflite`, `saved_model/` or `saved_model.zip`); `keras` and
+- `formats` is a table whose `keras`, `onnx`, `litert`, `savedmodel` and
+  `gan` entries name the standard files (`generator.keras`, `generator.onnx`,
+  `generator.tflite`, `saved_model/` or `saved_model.zip`, and `gan.keras`:
+  the whole GAN for fine-tuning, which no runtime replays); `keras` and
   `onnx` are always there; every entry (standard or not, e.g. a reduced
   precision `generator.fp16.onnx`) names a file listed in `files`, or for
   `saved_model` a folder whose `saved_model.pb` is listed;
@@ -27,12 +28,15 @@ import zlib
 MANIFEST = "manifest.json"
 SAVED_MODEL_FOLDER = "saved_model"
 SAVED_MODEL_ZIP = "saved_model.zip"
+# The whole GAN (generator, EMA generator, discriminator, optimizer state) of a publication.
+GAN_FILE = "gan.keras"
 # format -> the file names it may point at.
 STANDARD_FILES = {
     "keras": ("generator.keras",),
     "onnx": ("generator.onnx",),
     "litert": ("generator.tflite",),
     "savedmodel": (SAVED_MODEL_FOLDER, SAVED_MODEL_ZIP),
+    "gan": (GAN_FILE,),
 }
 REQUIRED_FORMATS = ("keras", "onnx")
 # Relative file paths the catalogue and zip members may use: no "..", no absolute paths, plain characters.

@@ -6,6 +6,7 @@
                  /generator.onnx       ONNX, parity-checked against Keras
                  /saved_model.zip      the SavedModel folder, zipped (`unzip` restores saved_model/);
                                        not shipped above 2.5 MB: `zoo.hub.download` rebuilds it
+                 /gan.keras            the whole GAN (G, EMA G, D, optimizer state), for fine-tuning
                  /test_data_set_0/     input_0.pb (z), [input_1.pb (label)], output_0.pb (image)
                  /manifest.json        files (sha256, size), io, facts, parity; `zoo verify` passes
     models/<name>/card.json            the single source of truth about the model
@@ -32,6 +33,7 @@ from zoo.publish.artifact import (
     MAX_SAVED_MODEL_ZIP_BYTES,
     MAX_TOTAL_BYTES,
     SAVED_MODEL_ZIP,
+    add_gan_file,
     check_sizes,
     export_folder,
     verify_published,
@@ -50,6 +52,8 @@ from zoo.publish.card import (
 from zoo.publish.catalogue import (
     CARD_FILE,
     MODEL_FORMATS,
+    PUBLISHED_FORMATS,
+    TRAINING_FORMATS,
     build_catalogue,
     build_index,
     json_bytes,
@@ -65,6 +69,7 @@ from zoo.publish.staging import replace_folder, staging_folder
 
 __all__ = [
     "PublishReport",
+    "add_gan_file",
     "build_catalogue",
     "build_index",
     "card_export_facts",

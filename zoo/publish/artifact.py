@@ -1,13 +1,17 @@
 """The published artifact: export, zip, verify and size-check `export/<name>/`.
 
 `export_folder` exports a generator with the portable ONNX target,
+`add_gan_file` saves the whole GAN beside it (`gan.keras`, format `"gan"`:
+generator, EMA generator, discriminator, optimizer state and compile config, for
+fine-tuning; listed and hashed in the manifest, but no runtime replays it),
 `zip_and_verify` puts the folder in its published layout (`saved_model.zip`,
-manifest rewritten) and runs `zoo verify` on it, and `check_sizes` holds it to
-the per-file and whole-`export/` limits.
+manifest rewritten) and runs `zoo verify` on it, and `check_sizes` holds every
+published file, `gan.keras` included, to the per-file and whole-`export/` limits.
 
 Example:
 
 >>> report = export_folder(gan, folder, dataset="fashion_mnist", training_steps=9380, class_names=None)
+>>> add_gan_file(gan, folder)
 >>> parity = zip_and_verify(folder, "dcgan-fashion-mnist")
 >>> sizes, export_bytes = check_sizes(folder, "export", "dcgan-fashion-mnist")
 """
@@ -17,7 +21,8 @@ import shutil
 import zipfile
 
 from zoo.errors import ZooError
-from zoo.publish.catalogue import MODEL_FORMATS
+from zoo.hub.layout import GAN_FILE
+from zoo.publish.catalogue import PUBLISHED_FORMATS
 
 MAX_FILE_BYTES = 16_000_000
 MAX_TOTAL_BYTES = 80_000_000
@@ -43,6 +48,30 @@ def export_folder(gan_or_generator, folder, *, dataset, training_steps, class_na
     if report.target != DEFAULT_TARGET:  # a runtime-tuned graph is never published
         raise ZooError(f"Only the {DEFAULT_TARGET} ONNX target is published. Received: target={report.target!r}.")
     return report
+
+
+def add_gan_file(gan, folder):
+    """Saves the compiled `gan` as `folder/gan.keras` and names it as format `"gan"` in the manifest.
+
+    The file holds what `fit` needs to go on: both generators, the
+    discriminator, the optimizers' state and the compile config
+    (`zoo.pretrained(name, format="gan")`, `zoo train --init-from NAME`).
+
+    Raises:
+        ZooError: when `gan` is not compiled (a file `fit` could not continue).
+    """
+    from zoo.export import manifest as manifest_module
+
+    if getattr(gan, "g_optimizer", None) is None:
+        raise ZooError(
+            f"The run's GAN is not compiled, so its {GAN_FILE} could not continue training. "
+            "Publish a model.keras written by `zoo train`. Nothing was published."
+        )
+    gan.save(os.path.join(folder, GAN_FILE))
+    manifest = manifest_module.read_manifest(folder)
+    manifest["formats"]["gan"] = GAN_FILE
+    manifest["files"] = manifest_module.file_entries(folder)
+    manifest_module.write_manifest(folder, manifest)
 
 
 def zip_and_verify(folder, name, max_saved_model_zip_bytes=None):
@@ -117,15 +146,19 @@ def check_sizes(folder, export_root, name, max_file_bytes=MAX_FILE_BYTES, max_to
 
     formats = read_manifest(folder)["formats"]
     sizes = {}
-    for format_name in MODEL_FORMATS:
+    for format_name in PUBLISHED_FORMATS:
         if format_name not in formats:  # a SavedModel too large to ship
             continue
         relative = formats[format_name]
         sizes[relative] = os.path.getsize(os.path.join(folder, relative))
         if sizes[relative] > max_file_bytes:
+            smaller = (
+                "smaller networks (fewer filters in G and D: it holds both generators, D and their optimizer state)"
+                if format_name == "gan" else "a smaller generator (fewer filters)"
+            )
             raise ZooError(
                 f"export/{name}/{relative} is {sizes[relative] / 1e6:.2f} MB; the limit is {max_file_bytes / 1e6:g} MB "
-                "per published file. Publish a smaller generator (fewer filters). Nothing was published."
+                f"per published file. Publish {smaller}. Nothing was published."
             )
     total = _tree_bytes(folder)
     for entry in sorted(os.listdir(export_root)):

@@ -23,6 +23,9 @@ from zoo.record import GeneratorRecord
 CARD_FILE = "card.json"
 INDEX_FILE = "manifest.json"
 MODEL_FORMATS = ("keras", "onnx", "savedmodel", "litert")
+# Published files that are not an inference format (no parity row): the whole GAN, for fine-tuning.
+TRAINING_FORMATS = ("gan",)
+PUBLISHED_FORMATS = MODEL_FORMATS + TRAINING_FORMATS
 
 
 def repository_root(repo_root=None):
@@ -99,8 +102,8 @@ def build_catalogue(repo_root, index=None):
         record = record.replace(variant=record.variant or card["variant"], dataset=record.dataset or card["dataset"])
         entry_files = {
             fmt: {"path": item["formats"][fmt], **files[item["formats"][fmt]]}
-            for fmt in MODEL_FORMATS
-            if fmt in item["formats"]  # a large SavedModel is not shipped (rebuilt on download)
+            for fmt in PUBLISHED_FORMATS
+            if fmt in item["formats"]  # a large SavedModel is not shipped (rebuilt on download); older: no GAN
         }
         entry_files["manifest"] = {"path": "manifest.json", **files["manifest.json"]}
         training = card["training"]

@@ -1,8 +1,9 @@
 """`publish_run`: a finished training run -> `export/<name>/` and `models/<name>/`.
 
 The inputs are checked first (`zoo.publish.inputs`); the artifact is built in a
-hidden staging folder inside `export/` (`zoo.publish.staging`), exported,
-zipped, verified and size-checked (`zoo.publish.artifact`), measured
+hidden staging folder inside `export/` (`zoo.publish.staging`), exported, given
+the whole GAN as `gan.keras` (for fine-tuning), zipped, verified and
+size-checked (`zoo.publish.artifact`), measured
 (`zoo.publish.evaluation`) and described (`zoo.publish.card`), and renamed into
 place only after all of that passed; then the model folder and the catalogue
 (`zoo.publish.catalogue`) are written.
@@ -26,6 +27,7 @@ from zoo.publish.artifact import (
     MAX_FILE_BYTES,
     MAX_SAVED_MODEL_ZIP_BYTES,
     MAX_TOTAL_BYTES,
+    add_gan_file,
     check_sizes,
     export_folder,
     zip_and_verify,
@@ -207,6 +209,7 @@ def _stage(inputs, name, root, *, limits, n_eval, eval_seed, size_limits):
             training_steps=run.result.generator_steps,
             class_names=list(run.class_names) if gan.num_classes is not None and run.class_names else None,
         )
+        add_gan_file(gan, folder)
         parity = zip_and_verify(folder, name, max_saved_model_zip_bytes)
         sizes, export_bytes = check_sizes(folder, export_root, name, max_file_bytes, max_total_bytes)
         evaluation = inputs.evaluation

@@ -7,7 +7,8 @@ exports it again with the default (portable) target, checks that the weights
 are the same array for array and that the new ONNX file reproduces the old test
 vectors, and then replaces `export/<name>/` and the export facts of the model card.
 `generator.keras` and `saved_model.zip` keep their old bytes (same contents; a
-new save differs only in dates and names), so git history holds new copies only
+new save differs only in dates and names), and a `gan.keras` (the whole GAN, no
+exported graph) is carried over as it is, so git history holds new copies only
 of the files whose graphs changed. The card's metrics and samples stay (they
 were measured on the same weights) unless `remeasure=True` (`--remeasure`) asks
 to draw and measure them again. Nothing is replaced unless every check passed.
@@ -129,7 +130,7 @@ def _remeasure(card, folder, manifest, name, root):
 
 
 def _keep_unchanged_files(old_folder, old_manifest, new_folder):
-    """Puts the old bytes of `generator.keras` and `saved_model.zip` back into `new_folder`.
+    """Puts the old bytes of `generator.keras` and `saved_model.zip` back into `new_folder`, and `gan.keras`.
 
     Their contents are the same (the weights were compared array for array, and
     the SavedModel comes from the same tracing code); only the dates and names a
@@ -149,6 +150,11 @@ def _keep_unchanged_files(old_folder, old_manifest, new_folder):
             continue
         shutil.copyfile(os.path.join(old_folder, old_relative), os.path.join(new_folder, old_relative))
         kept.append(old_relative)
+    gan_file = old_manifest["formats"].get("gan")
+    if gan_file is not None:  # the whole GAN is not re-exported: its weights are the ones published
+        shutil.copyfile(os.path.join(old_folder, gan_file), os.path.join(new_folder, gan_file))
+        new_manifest["formats"]["gan"] = gan_file
+        kept.append(gan_file)
     new_manifest["files"] = file_entries(new_folder)
     write_manifest(new_folder, new_manifest)
     return kept
