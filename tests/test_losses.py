@@ -60,3 +60,25 @@ def test_unknown_loss_is_a_one_line_error():
         losses.get("hinje")
     with pytest.raises(TypeError, match="loss must be"):
         losses.get(3)
+
+
+def test_relativistic_pairing_matches_formula_pair_by_pair():
+    loss = losses.get("relativistic_pairing")
+    assert isinstance(loss, losses.RelativisticPairingLoss) and loss.needs_real_logits
+    assert value(loss.discriminator_loss(REAL, FAKE)) == pytest.approx(np.mean(softplus(-(REAL - FAKE))), rel=1e-6)
+    assert value(loss.generator_loss(FAKE, real_logits=REAL)) == pytest.approx(
+        np.mean(softplus(-(FAKE - REAL))), rel=1e-6
+    )
+    # Pairing, not averaging: permuting the fakes changes the loss.
+    assert value(loss.discriminator_loss(REAL, FAKE[::-1])) != pytest.approx(value(loss.discriminator_loss(REAL, FAKE)))
+
+
+def test_relativistic_generator_loss_without_real_logits_is_a_one_line_error():
+    with pytest.raises(ValueError, match="Received: real_logits=None") as error:
+        losses.get("relativistic_pairing").generator_loss(FAKE)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("name", sorted(set(losses.list_losses()) - {"relativistic_pairing"}))
+def test_only_relativistic_losses_need_real_logits_in_the_generator_step(name):
+    assert losses.get(name).needs_real_logits is False

@@ -202,3 +202,42 @@ def test_saved_stabilizers_load_in_a_fresh_process_that_imports_tensorflow_first
     result = subprocess.run([sys.executable, "-c", LOAD_AFTER_TENSORFLOW, path], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split("\n")[-2] == "DiffAugment ['MinibatchStdDev']"
+
+
+@pytest.mark.parametrize("penalty_class", [regularizers.R1Penalty, regularizers.R2Penalty])
+def test_zero_centred_penalties_on_a_linear_critic_are_half_gamma_times_the_squared_weights(penalty_class):
+    weights = np.array([0.5, -1.0, 2.0, 0.25])  # D(x) = <w, x>: ||grad D(x)||^2 = ||w||^2 for every image
+    real = tf.random.normal((6, 2, 2, 1), seed=3)
+    fake = tf.random.normal((6, 2, 2, 1), seed=4)
+    penalty = penalty_class(gamma=3.0)
+    assert float(penalty(linear_critic(weights), real, fake)) == pytest.approx(0.5 * 3.0 * np.sum(weights**2), rel=1e-6)
+
+
+def test_r1_penalises_the_real_images_and_r2_the_fakes():
+    def critic(x):  # D(x) = sum(x^2): ||grad||^2 = 4 ||x||^2, so the two sides differ
+        return tf.reduce_sum(tf.square(x), axis=[1, 2, 3])
+
+    real = tf.random.normal((5, 3, 3, 1), seed=5)
+    fake = 3.0 * tf.random.normal((5, 3, 3, 1), seed=6)
+
+    def expected(images):
+        return 0.5 * 2.0 * np.mean(np.sum((2 * images.numpy()) ** 2, axis=(1, 2, 3)))
+
+    assert float(regularizers.R1Penalty(gamma=2.0)(critic, real, fake)) == pytest.approx(expected(real), rel=1e-5)
+    assert float(regularizers.R2Penalty(gamma=2.0)(critic, real, fake)) == pytest.approx(expected(fake), rel=1e-5)
+
+
+def test_r2_is_differentiable_for_the_critic():
+    weights = np.array([0.5, -1.0, 2.0, 0.25])
+    critic = linear_critic(weights)
+    with tf.GradientTape() as tape:
+        value = regularizers.R2Penalty(gamma=2.0)(critic, tf.zeros((2, 2, 2, 1)), tf.ones((2, 2, 2, 1)))
+    (gradient,) = tape.gradient(value, critic.trainable_variables)
+    np.testing.assert_allclose(gradient.numpy().ravel(), 2.0 * weights, rtol=1e-5)  # d/dw gamma/2 ||w||^2
+
+
+def test_r2_is_registered_and_round_trips_its_gamma():
+    penalty = regularizers.get("r2")
+    assert isinstance(penalty, regularizers.R2Penalty) and penalty.gamma == 10.0
+    again = regularizers.get(keras.saving.serialize_keras_object(regularizers.R2Penalty(0.5)))
+    assert isinstance(again, regularizers.R2Penalty) and again.gamma == 0.5

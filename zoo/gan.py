@@ -133,7 +133,8 @@ class GAN(keras.Model):
             g_optimizer: the generator's optimizer (instance, name or config).
             d_optimizer: the discriminator's optimizer.
             loss: a `zoo.losses` name (`"non_saturating"`, `"minimax"`,
-                `"hinge"`, `"wasserstein"`, `"least_squares"`) or instance.
+                `"hinge"`, `"wasserstein"`, `"least_squares"`, `"relativistic_pairing"`) or
+                instance.
             **kwargs: passed to `keras.Model.compile`, e.g. `jit_compile`,
                 `steps_per_execution`, `run_eagerly`.
 
@@ -251,7 +252,7 @@ class GAN(keras.Model):
             parameters=int(self.inference_generator.count_params()),
         )
 
-    def generate(self, n, labels=None, seed=None, batch_size=256):
+    def generate(self, n, labels=None, seed=None, batch_size=256, truncation=None):
         """Generates `n` images as a float32 NumPy array `[n, H, W, C]` in [-1, 1].
 
         Draws through `zoo.sampling.Sampler.from_keras(self)`, like every
@@ -265,14 +266,20 @@ class GAN(keras.Model):
                 seed gives the same images, also after a `.keras` round trip
                 and in the exported ONNX generator.
             batch_size: images per forward pass. Defaults to `256`.
+            truncation: `psi` in (0, 1], the truncation trick: `z` is `psi`
+                times the seed's standard-normal draw, for more typical but
+                less varied images; the same `z` in every runtime. `None` (or
+                `1`): no truncation.
 
         Example:
 
         >>> images = gan.generate(16, labels=[0] * 8 + [1] * 8, seed=0)
+        >>> typical = gan.generate(16, labels=3, seed=0, truncation=0.7)
         """
         from zoo.sampling import Sampler
 
-        return Sampler.from_keras(self, max_batch=batch_size).generate(n, labels=labels, seed=seed)
+        sampler = Sampler.from_keras(self, max_batch=batch_size)
+        return sampler.generate(n, labels=labels, seed=seed, truncation=truncation)
 
     # ----------------------------------------------------------------- training
 
@@ -318,6 +325,7 @@ class GAN(keras.Model):
         first discriminator step is reused by the generator step (gradients
         flow through it once D has been updated), which saves one generator
         forward pass per step. Further discriminator steps draw fresh samples.
+        A loss with `needs_real_logits` (relativistic) also gets D(real) there.
         """
         real_images, labels = self._split_batch(data)
         with tf.GradientTape() as g_tape:
@@ -334,8 +342,7 @@ class GAN(keras.Model):
                     d_loss, real_logits, fake_logits = self._discriminator_step(
                         real_images, extra_fakes, labels, self._fake_labels(extra_z, labels)
                     )
-            g_logits = self._discriminate(fake_images, fake_labels, training=True)
-            g_loss = self.loss_fn.generator_loss(g_logits)
+            g_loss = self._generator_loss(fake_images, fake_labels, real_images, labels)
             scaled_g_loss = self._scaled(g_loss, self.g_optimizer)
         g_variables = self.generator.trainable_variables
         g_gradients = g_tape.gradient(scaled_g_loss, g_variables)
@@ -352,6 +359,14 @@ class GAN(keras.Model):
             tf.reduce_mean(tf.cast(fake_logits < 0, "float32"))
         )
         return {metric.name: metric.result() for metric in self.metrics}
+
+    def _generator_loss(self, fake_images, fake_labels, real_images, labels):
+        """G's loss on D's fake logits, and on its real logits for a relativistic loss."""
+        fake_logits = self._discriminate(fake_images, fake_labels, training=True)
+        if not self.loss_fn.needs_real_logits:
+            return self.loss_fn.generator_loss(fake_logits)
+        real_logits = tf.stop_gradient(self._discriminate(real_images, labels, training=True))
+        return self.loss_fn.generator_loss(fake_logits, real_logits=real_logits)
 
     def _fake_labels(self, z, labels):
         """The labels D sees with fakes: the batch's (conditional), drawn from `z` (self-conditioned)."""

@@ -2,8 +2,11 @@
 
 Every loss works on the discriminator's raw outputs (logits or critic scores) and
 returns a scalar: `discriminator_loss(real_logits, fake_logits)` and
-`generator_loss(fake_logits)`. A variant picks one by name; `GAN.compile(loss=...)`
-overrides it.
+`generator_loss(fake_logits)`. A relativistic loss compares each fake with a real
+image, so its generator term needs D's real logits too: it declares
+`needs_real_logits = True` and `zoo.GAN` then also passes
+`generator_loss(fake_logits, real_logits=...)`. A variant picks a loss by name;
+`GAN.compile(loss=...)` overrides it.
 
 Example:
 
@@ -14,6 +17,7 @@ Example:
 from keras import ops
 
 from zoo.components import Component, Registry
+from zoo.errors import ZooError
 
 
 def _binary_crossentropy(logits, target):
@@ -22,12 +26,22 @@ def _binary_crossentropy(logits, target):
 
 
 class GANLoss(Component):
-    """Base class of adversarial losses. Subclasses implement both methods."""
+    """Base class of adversarial losses. Subclasses implement both methods.
+
+    Attributes:
+        needs_real_logits: whether `generator_loss` needs D's logits of the
+            real batch as well (relativistic losses). When `True`, `zoo.GAN`
+            runs D on the real batch in the generator step too and calls
+            `generator_loss(fake_logits, real_logits=...)`; otherwise it calls
+            `generator_loss(fake_logits)`. Defaults to `False`.
+    """
+
+    needs_real_logits = False
 
     def discriminator_loss(self, real_logits, fake_logits):
         raise NotImplementedError
 
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, fake_logits, real_logits=None):
         raise NotImplementedError
 
 
@@ -107,6 +121,39 @@ class LeastSquaresLoss(GANLoss):
 
     def generator_loss(self, fake_logits):
         return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
+
+
+@_register("relativistic_pairing")
+class RelativisticPairingLoss(GANLoss):
+    """The relativistic pairing loss, RpGAN (Jolicoeur-Martineau 2018).
+
+    Each real image is paired with the fake of the same batch position and D
+    scores the pair's difference: D minimises
+    `mean(softplus(-(D(x_real) - D(x_fake))))` and G minimises
+    `mean(softplus(-(D(x_fake) - D(x_real))))`. R3GAN (Huang et al. 2024) pairs
+    it with zero-centred penalties on real and fake data
+    (`zoo.regularizers.R1Penalty` + `R2Penalty`), which keep training stable
+    and cover the data's modes. The generator term needs the real logits
+    (`needs_real_logits`), so the real and fake batches must have one size.
+
+    Example:
+
+    >>> gan = zoo.create("dcgan", d_penalties=["r1", "r2"])
+    >>> gan.compile(loss="relativistic_pairing")
+    """
+
+    needs_real_logits = True
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return ops.mean(ops.softplus(fake_logits - real_logits))
+
+    def generator_loss(self, fake_logits, real_logits=None):
+        if real_logits is None:
+            raise ZooError(
+                "The relativistic pairing loss compares each fake with a real image. "
+                "Received: real_logits=None. Pass generator_loss(fake_logits, real_logits=...)."
+            )
+        return ops.mean(ops.softplus(real_logits - fake_logits))
 
 
 def list_losses():

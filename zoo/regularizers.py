@@ -67,9 +67,10 @@ class GradientPenalty(Penalty):
         return {"weight": self.weight, "target": self.target, "seed": self.seed}
 
 
-@_register("r1")
-class R1Penalty(Penalty):
-    """R1 (Mescheder et al. 2018): `gamma / 2 * E[||grad D(x_real)||^2]`.
+class ZeroCentredGradientPenalty(Penalty):
+    """Base of R1 and R2: `gamma / 2 * E[||grad D(x)||^2]` on one side's images.
+
+    Subclasses say which images are penalised (`penalised_images`).
 
     Args:
         gamma: the penalty's weight. Defaults to `10.0`.
@@ -78,13 +79,49 @@ class R1Penalty(Penalty):
     def __init__(self, gamma=10.0):
         self.gamma = float(gamma)
 
+    def penalised_images(self, real_images, fake_images):
+        raise NotImplementedError
+
     def __call__(self, discriminate, real_images, fake_images):
-        return 0.5 * self.gamma * tf.reduce_mean(_squared_gradient_norms(discriminate, real_images))
+        images = self.penalised_images(real_images, fake_images)
+        return 0.5 * self.gamma * tf.reduce_mean(_squared_gradient_norms(discriminate, images))
 
     def get_config(self):
         return {"gamma": self.gamma}
 
 
+@_register("r1")
+class R1Penalty(ZeroCentredGradientPenalty):
+    """R1 (Mescheder et al. 2018): `gamma / 2 * E[||grad D(x_real)||^2]`.
+
+    Args:
+        gamma: the penalty's weight. Defaults to `10.0`.
+    """
+
+    def penalised_images(self, real_images, fake_images):
+        return real_images
+
+
+@_register("r2")
+class R2Penalty(ZeroCentredGradientPenalty):
+    """R2 (Mescheder et al. 2018): `gamma / 2 * E[||grad D(x_fake)||^2]`.
+
+    The same zero-centred penalty as R1, on the generated batch. R3GAN (Huang
+    et al. 2024) uses both with one gamma and the relativistic pairing loss
+    (`zoo.losses.RelativisticPairingLoss`).
+
+    Args:
+        gamma: the penalty's weight. Defaults to `10.0`.
+
+    Example:
+
+    >>> gan = zoo.create("dcgan", d_penalties=[R1Penalty(0.1), R2Penalty(0.1)])
+    """
+
+    def penalised_images(self, real_images, fake_images):
+        return fake_images
+
+
 def get(identifier):
-    """A penalty from a name (`"gradient_penalty"`, `"r1"`), a config or an instance."""
+    """A penalty from a name (`"gradient_penalty"`, `"r1"`, `"r2"`), a config or an instance."""
     return PENALTIES.get(identifier)
