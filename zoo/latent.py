@@ -141,7 +141,7 @@ def check_truncation(truncation, name="truncation"):
     ):
         raise ZooError(
             f"{name} must be a number in (0, 1]. Received: {received(name, truncation)}. "
-            "Use 1 (or None) for no truncation."
+            + ("Use 1 (or leave it out) for no truncation." if name.startswith("-") else "Use 1 (or None) for no truncation.")
         )
     return float(truncation)
 
