@@ -31,6 +31,7 @@ import dataclasses
 import json
 import numbers
 
+from zoo.checks import check_int
 from zoo.errors import ZooError
 from zoo.latent import LATENT_ALGORITHM
 
@@ -86,13 +87,13 @@ class GeneratorRecord:
 
     def __post_init__(self):
         fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
-        fix("latent_dim", _positive_int("latent_dim", self.latent_dim))
+        fix("latent_dim", check_int("latent_dim", self.latent_dim, 1))
         shape = self.image_shape
         if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 3:
             raise ZooError(f"image_shape must be [H, W, C]. Received: image_shape={shape!r}.")
-        fix("image_shape", tuple(_positive_int("image_shape", dim) for dim in shape))
+        fix("image_shape", tuple(check_int("image_shape", dim, 1) for dim in shape))
         if self.num_classes is not None:
-            fix("num_classes", _positive_int("num_classes", self.num_classes))
+            fix("num_classes", check_int("num_classes", self.num_classes, 1))
         if self.class_names is not None:
             names = tuple(str(name) for name in self.class_names)
             if self.num_classes is None or len(names) != self.num_classes:
@@ -104,7 +105,7 @@ class GeneratorRecord:
         for name in ("training_steps", "parameters"):
             value = getattr(self, name)
             if value is not None:
-                fix(name, _non_negative_int(name, value))
+                fix(name, check_int(name, value, 0))
         low_high = tuple(self.output_range)
         if len(low_high) != 2 or not all(isinstance(v, numbers.Real) for v in low_high) or not low_high[0] < low_high[1]:
             raise ZooError(f"output_range must be [low, high] with low < high. Received: output_range={list(low_high)}.")
@@ -378,18 +379,6 @@ def _checked(cls, facts, source):
         return cls(**facts)
     except ZooError as error:
         raise ZooError(f"{source}: {error}") from None
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ZooError(f"{name} must be a positive integer. Received: {name}={value!r}.")
-    return int(value)
-
-
-def _non_negative_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ZooError(f"{name} must be a non-negative integer. Received: {name}={value!r}.")
-    return int(value)
 
 
 def _unset(text):

@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.images import to_uint8
 from zoo.latent import check_count, check_labels, sample_latent
 from zoo.record import IMAGE_NAME, LABEL_NAME, LATENT_NAME, GeneratorRecord
 
@@ -81,6 +82,14 @@ class KerasBackend:
         return np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
 
 
+def port_feeds(z, labels=None):
+    """The feeds of an exported generator, by port name: `z` float32 and, if given, `label` int64."""
+    feeds = {LATENT_NAME: np.ascontiguousarray(z, dtype=np.float32)}
+    if labels is not None:
+        feeds[LABEL_NAME] = np.ascontiguousarray(labels, dtype=np.int64)
+    return feeds
+
+
 class OnnxBackend:
     """Runs an onnxruntime `InferenceSession`, fed by port name.
 
@@ -96,10 +105,7 @@ class OnnxBackend:
         self._outputs = [IMAGE_NAME if IMAGE_NAME in outputs else outputs[0]]
 
     def run(self, z, labels=None):
-        feeds = {LATENT_NAME: np.ascontiguousarray(z, dtype=np.float32)}
-        if labels is not None:
-            feeds[LABEL_NAME] = np.ascontiguousarray(labels, dtype=np.int64)
-        return np.asarray(self.session.run(self._outputs, feeds)[0], dtype=np.float32)
+        return np.asarray(self.session.run(self._outputs, port_feeds(z, labels))[0], dtype=np.float32)
 
 
 class LiteRTBackend:
@@ -117,10 +123,7 @@ class LiteRTBackend:
     def run(self, z, labels=None):
         from zoo.export import litert
 
-        feeds = {LATENT_NAME: np.ascontiguousarray(z, dtype=np.float32)}
-        if labels is not None:
-            feeds[LABEL_NAME] = np.ascontiguousarray(labels, dtype=np.int64)
-        return np.asarray(litert.run(self.interpreter, feeds), dtype=np.float32)
+        return np.asarray(litert.run(self.interpreter, port_feeds(z, labels)), dtype=np.float32)
 
 
 class Sampler:
@@ -306,9 +309,9 @@ class Sampler:
     def to_uint8(self, images):
         """Maps float outputs in `record.output_range` to uint8 pixels (outside values are clipped)."""
         low, high = self.record.output_range
-        images = np.asarray(images, dtype=np.float32)
         if (low, high) == (-1.0, 1.0):
-            return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+            return to_uint8(images)
+        images = np.asarray(images, dtype=np.float32)
         return np.clip(np.rint((images - low) * (255.0 / (high - low))), 0, 255).astype(np.uint8)
 
 
