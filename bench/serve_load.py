@@ -6,12 +6,17 @@ client (standard library only, so the client costs the 2 shared cores as little
 as possible). Every scenario is bounded by a request count and a time limit and
 only ever talks to 127.0.0.1.
 
-Scenarios (POST /v1/generate, PNG grid, a new seed per request):
-  n=1  closed loop   --concurrency connections, each sending its next request
-                     when the last answer arrived: the most requests/s.
-  n=1  at a fixed rate (--rate req/s, open loop): latency measured from the
+Scenarios, per server (`--workers` 1 and 2 by default, `--workers-list`):
+  GET /health        closed loop: the rate of the cheapest route, the yardstick
+                     the others are given as a ratio of ("vs /health").
+  /v1 n=1, /v2 n=1   closed loop   --concurrency connections, each sending its
+                     next request when the last answer arrived: the most requests/s.
+                     /v1: POST /v1/generate, PNG grid, a new seed per request;
+                     /v2: POST /v2/models/{name}/infer, z (and label) as binary
+                     tensor data, image back as binary data (tritonclient's defaults).
+  /v1 n=1 at a fixed rate (--rate req/s, open loop): latency measured from the
                      planned send time, so queueing delay is counted.
-  n=64 closed loop   --concurrency-64 connections.
+  /v1 n=64, /v2 n=64 closed loop --concurrency-64 connections.
 
 Without --model, an untrained cgan (same graph and speed as a trained one) is
 exported to a temporary folder first (needs TensorFlow; the server does not).
@@ -19,6 +24,7 @@ exported to a temporary folder first (needs TensorFlow; the server does not).
 Example:
 
     python bench/serve_load.py                        # prints a Markdown table
+    python bench/serve_load.py --workers-list 1 --requests 500 --time-limit 20   # a short smoke run
     python bench/serve_load.py --model export/cgan-fashion-mnist --compare-batching
 """
 
@@ -115,16 +121,20 @@ class Connection:
             self.writer = None
 
     async def post(self, path, body):
+        """POSTs `body` as JSON; see `send`."""
+        return await self.send("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    async def send(self, method, path, data=b"", headers=None):
         """Returns `(status, content_type, payload)`.
 
         Like any keep-alive client, it reopens a connection the server closed
         while idle (uvicorn closes after 5 s) and then sends once more: the
         request was never read, so that is not a retry of a failure.
         """
-        data = json.dumps(body).encode()
+        extra = "".join(f"{key}: {value}\r\n" for key, value in (headers or {}).items())
+        length = f"Content-Length: {len(data)}\r\n" if method == "POST" else ""
         request = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{extra}{length}\r\n"
         ).encode() + data
         reused = self.writer is not None and not self.reader.at_eof()
         if not reused:
@@ -168,19 +178,58 @@ def check_answer(status, content_type, payload):
     return status == 200 and content_type == "image/png" and payload[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+class Route:
+    """What one scenario sends: `request(index, n)` -> `(method, path, data, headers)`, and its check.
+
+    `kind`: `"health"` (GET /health), `"v1"` (POST /v1/generate, PNG) or `"v2"`
+    (POST /v2/models/{name}/infer with binary tensors, as tritonclient sends by default).
+    """
+
+    def __init__(self, kind, facts):
+        self.kind, self.facts = kind, facts
+        self.num_classes = facts["num_classes"]
+
+    def request(self, index, n):
+        if self.kind == "health":
+            return "GET", "/health", b"", None
+        if self.kind == "v1":
+            body = json.dumps(body_for(index, n, self.num_classes)).encode()
+            return "POST", "/v1/generate", body, {"Content-Type": "application/json"}
+        import numpy as np
+
+        z = np.random.default_rng(index).standard_normal((n, self.facts["latent_dim"]), dtype=np.float32)
+        tensors = [("z", "FP32", [n, self.facts["latent_dim"]], z.astype("<f4").tobytes())]
+        if self.num_classes:
+            labels = (np.arange(n, dtype="<i8") + index) % self.num_classes
+            tensors.append(("label", "INT64", [n], labels.tobytes()))
+        header = json.dumps({
+            "inputs": [{"name": name, "datatype": datatype, "shape": shape,
+                        "parameters": {"binary_data_size": len(data)}} for name, datatype, shape, data in tensors],
+            "parameters": {"binary_data_output": True},
+        }).encode()
+        data = header + b"".join(data for *_, data in tensors)
+        return "POST", f"/v2/models/{self.facts['name']}/infer", data, {"Inference-Header-Content-Length": len(header)}
+
+    def check(self, status, content_type, payload):
+        if self.kind == "v1":
+            return check_answer(status, content_type, payload)
+        return status == 200 and content_type.startswith("application/")
+
+
 ERRORS = collections.Counter()
 
 
-async def one_request(connection, body, timeout):
+async def one_request(connection, route, index, n, timeout):
     """Returns `(latency_seconds, ok)`; failures are counted by kind in `ERRORS`."""
+    request = route.request(index, n)
     started = time.perf_counter()
     try:
-        answer = await asyncio.wait_for(connection.post("/v1/generate", body), timeout)
+        answer = await asyncio.wait_for(connection.send(*request), timeout)
     except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError) as error:
         connection.close()
         ERRORS[type(error).__name__] += 1
         return time.perf_counter() - started, False
-    ok = check_answer(*answer)
+    ok = route.check(*answer)
     if not ok:
         ERRORS[f"HTTP {answer[0]} {answer[1]}"] += 1
     return time.perf_counter() - started, ok
@@ -193,7 +242,7 @@ def body_for(index, n, num_classes):
     return body
 
 
-async def closed_loop(host, port, n, count, concurrency, num_classes, timeout, first_seed=0):
+async def closed_loop(host, port, n, count, concurrency, route, timeout, first_seed=0):
     """`concurrency` connections send `count` requests back to back."""
     latencies, errors = [], 0
     next_index = 0
@@ -205,7 +254,7 @@ async def closed_loop(host, port, n, count, concurrency, num_classes, timeout, f
             while next_index < count:
                 index = next_index
                 next_index += 1
-                latency, ok = await one_request(connection, body_for(first_seed + index, n, num_classes), timeout)
+                latency, ok = await one_request(connection, route, first_seed + index, n, timeout)
                 latencies.append(latency)
                 errors += not ok
         finally:
@@ -216,7 +265,7 @@ async def closed_loop(host, port, n, count, concurrency, num_classes, timeout, f
     return summary(latencies, errors, time.perf_counter() - started, n)
 
 
-async def open_loop(host, port, n, count, rate, num_classes, timeout, max_connections=32):
+async def open_loop(host, port, n, count, rate, route, timeout, max_connections=32):
     """Sends `count` requests at `rate`/s on a pool of connections; latency from the planned time.
 
     The connections are opened before the clock starts, like a client's warm
@@ -235,7 +284,7 @@ async def open_loop(host, port, n, count, rate, num_classes, timeout, max_connec
         connection = await pool.get()
         try:
             queued = time.perf_counter() - planned
-            latency, ok = await one_request(connection, body_for(index, n, num_classes), timeout)
+            latency, ok = await one_request(connection, route, index, n, timeout)
             latencies.append(queued + latency)
             errors += not ok
         finally:
@@ -278,13 +327,16 @@ def summary(latencies, errors, elapsed, n):
 
 
 def process_cpu_seconds(pid):
-    """User + system CPU seconds of process `pid` (Linux /proc), or None."""
+    """User + system CPU seconds of process `pid` and its children (`--workers`; Linux /proc), or None."""
     try:
         with open(f"/proc/{pid}/stat") as file:
             fields = file.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        with open(f"/proc/{pid}/task/{pid}/children") as file:
+            children = [int(child) for child in file.read().split()]
     except (OSError, ValueError, IndexError):
         return None
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu_seconds(child) or 0.0 for child in children)
 
 
 def model_facts(url):
@@ -297,18 +349,26 @@ async def run_scenarios(url, args, server_pid=None):
     host, port = url.removeprefix("http://").split(":")
     port = int(port)
     facts = model_facts(url)
-    num_classes = facts["num_classes"]
+    health, v1, v2 = (Route(kind, facts) for kind in ("health", "v1", "v2"))
     results = []
     # Warm-up: sessions, allocators, the interpreter's caches.
-    await closed_loop(host, port, 1, 200, args.concurrency, num_classes, args.request_timeout, first_seed=10**6)
-    await closed_loop(host, port, 64, 8, 2, num_classes, args.request_timeout, first_seed=10**6)
+    for route in (health, v1, v2):
+        await closed_loop(host, port, 1, 200, args.concurrency, route, args.request_timeout, first_seed=10**6)
+        await closed_loop(host, port, 64, 8, 2, route, args.request_timeout, first_seed=10**6)
+    connections, connections_64 = f"{args.concurrency} connections", f"{args.concurrency_64} connections"
     scenarios = [
-        ("n=1, closed loop", f"{args.concurrency} connections",
-         closed_loop(host, port, 1, args.requests, args.concurrency, num_classes, args.request_timeout)),
-        (f"n=1, {args.rate:g} req/s offered", "open loop",
-         open_loop(host, port, 1, args.rate_requests, args.rate, num_classes, args.request_timeout)),
-        ("n=64, closed loop", f"{args.concurrency_64} connections",
-         closed_loop(host, port, 64, args.requests_64, args.concurrency_64, num_classes, args.request_timeout)),
+        ("GET /health, closed loop", connections,
+         closed_loop(host, port, 1, args.requests, args.concurrency, health, args.request_timeout)),
+        ("/v1 n=1, closed loop", connections,
+         closed_loop(host, port, 1, args.requests, args.concurrency, v1, args.request_timeout)),
+        ("/v2 n=1, closed loop", connections,
+         closed_loop(host, port, 1, args.requests, args.concurrency, v2, args.request_timeout)),
+        (f"/v1 n=1, {args.rate:g} req/s offered", "open loop",
+         open_loop(host, port, 1, args.rate_requests, args.rate, v1, args.request_timeout)),
+        ("/v1 n=64, closed loop", connections_64,
+         closed_loop(host, port, 64, args.requests_64, args.concurrency_64, v1, args.request_timeout)),
+        ("/v2 n=64, closed loop", connections_64,
+         closed_loop(host, port, 64, args.requests_64, args.concurrency_64, v2, args.request_timeout)),
     ]
     for name, shape, coroutine in scenarios:
         cpu_before = process_cpu_seconds(server_pid) if server_pid else None
@@ -317,6 +377,8 @@ async def run_scenarios(url, args, server_pid=None):
         result.update(name=name, shape=shape, server_cpu_ms=None)
         if cpu_before is not None and cpu_after is not None and result["requests"]:
             result["server_cpu_ms"] = 1000 * (cpu_after - cpu_before) / result["requests"]
+        closed = shape != "open loop" and results and results[0]["rps"]  # an open loop's rate is the offered one
+        result["vs_health"] = result["rps"] / results[0]["rps"] if closed else None
         results.append(result)
         print(f"bench: {name:26} {shape:15} {format_result(result)}", file=sys.stderr, flush=True)
     return facts, results
@@ -324,10 +386,12 @@ async def run_scenarios(url, args, server_pid=None):
 
 def format_result(result):
     cpu = result.get("server_cpu_ms")
+    ratio = result.get("vs_health")
     return (
         f"{result['rps']:8.1f} req/s {result['images_per_s']:8.0f} img/s  "
         f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}"
         + (f"  server CPU {cpu:.2f} ms/req" if cpu is not None else "")
+        + (f"  {ratio:.2f}x /health" if ratio is not None else "")
     )
 
 
@@ -339,14 +403,16 @@ def markdown(sections, facts, load_before, load_after):
         "client and server on the same machine (127.0.0.1); "
         f"1-minute load average {load_before:.1f} before, {load_after:.1f} after.",
         "",
-        "| server | scenario | load | requests | req/s | images/s | p50 ms | p99 ms | errors | server CPU ms/req |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | scenario | load | requests | req/s | vs /health | images/s | p50 ms | p99 ms | errors "
+        "| server CPU ms/req |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, results in sections:
         for r in results:
             cpu = "" if r.get("server_cpu_ms") is None else f"{r['server_cpu_ms']:.2f}"
+            ratio = "" if r.get("vs_health") is None else f"{r['vs_health']:.2f}x"
             lines.append(
-                f"| {label} | {r['name']} | {r['shape']} | {r['requests']} | {r['rps']:.0f} | "
+                f"| {label} | {r['name']} | {r['shape']} | {r['requests']} | {r['rps']:.0f} | {ratio} | "
                 f"{r['images_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {cpu} |"
             )
     return "\n".join(lines)
@@ -364,8 +430,9 @@ def main(argv=None):
     parser.add_argument("--concurrency-64", type=int, default=4, help="n=64 connections (default: 4)")
     parser.add_argument("--request-timeout", type=float, default=10, help="seconds per request (default: 10)")
     parser.add_argument("--time-limit", type=float, default=120, help="seconds per scenario (default: 120)")
-    parser.add_argument("--compare-batching", action="store_true", help="also run a server with --no-batching")
-    parser.add_argument("--server-args", default="", help="extra `zoo serve` arguments, e.g. --server-args='--workers 1'")
+    parser.add_argument("--compare-batching", action="store_true", help="also run servers with --no-batching")
+    parser.add_argument("--workers-list", default="1,2", help="`zoo serve --workers` of the servers compared (default: 1,2)")
+    parser.add_argument("--server-args", default="", help="extra `zoo serve` arguments, e.g. --server-args='--inference-threads 1'")
     parser.add_argument("--out", help="also write the Markdown table to this file")
     args = parser.parse_args(argv)
 
@@ -386,9 +453,12 @@ def main(argv=None):
             sections.append(("running server", results))
         else:
             model = ensure_model(args.model, workdir)
-            configurations = [("batching", args.server_args.split())]
-            if args.compare_batching:
-                configurations.append(("no batching", args.server_args.split() + ["--no-batching"]))
+            configurations = []
+            for workers in args.workers_list.split(","):
+                extra = args.server_args.split() + ["--workers", workers.strip()]
+                configurations.append((f"{workers.strip()} worker(s), batching", extra))
+                if args.compare_batching:
+                    configurations.append((f"{workers.strip()} worker(s), no batching", extra + ["--no-batching"]))
             for label, extra in configurations:
                 print(f"bench: server with {label} {' '.join(extra)}", file=sys.stderr, flush=True)
                 process, url = start_server(model, extra)
@@ -403,11 +473,15 @@ def main(argv=None):
     print(table)
     if args.out:
         pathlib.Path(args.out).write_text(table + "\n")
-    goal = sections[0][1][0]
-    rate = sections[0][1][1]
+    by_name = {r["name"]: r for r in sections[0][1]}
+    health, goal, v2 = by_name["GET /health, closed loop"], by_name["/v1 n=1, closed loop"], by_name["/v2 n=1, closed loop"]
+    rate = by_name[f"/v1 n=1, {args.rate:g} req/s offered"]
     met = goal["rps"] >= 300 and rate["p99_ms"] < 50 and goal["errors"] == rate["errors"] == 0
     print(f"bench: goal (>= 300 req/s at n=1, p99 < 50 ms at 300 req/s, 0 errors): {'met' if met else 'NOT met'}",
           file=sys.stderr)
+    cheap = all(r["rps"] >= 0.5 * health["rps"] and r["p99_ms"] <= 3 * health["p99_ms"] for r in (goal, v2))
+    print(f"bench: per-request cost goal (/v1 and /v2 n=1 at >= 0.5x /health's rate, p99 within 3x): "
+          f"{'met' if cheap else 'NOT met'}", file=sys.stderr)
     return 0
 
 

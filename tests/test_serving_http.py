@@ -325,7 +325,7 @@ def test_a_60_kb_model_name_is_not_echoed_whole(server):
 
 
 def test_unknown_routes_and_methods_answer_json(server):
-    for method, path, status in (("GET", "/v2/nothing", 404), ("DELETE", "/health", 405),
+    for method, path, status in (("GET", "/v3/nothing", 404), ("DELETE", "/health", 405),
                                  ("GET", "/v1/generate", 405), ("GET", "/v1/models/nope", 404)):
         got, headers, payload = server.request(method, path)
         assert got == status and headers["content-type"] == "application/json"

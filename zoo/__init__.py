@@ -3,7 +3,8 @@
 Importing `zoo` is cheap: TensorFlow and Keras are loaded only when a name that needs
 them is first used, so `zoo.serving` (onnxruntime only) never pulls TensorFlow in.
 Keras still finds zoo's classes in `keras.saving.load_model("gan.keras")`
-(`zoo.keras_registration`).
+(`zoo.keras_registration`). Keras must run on its TensorFlow backend: another
+`KERAS_BACKEND` fails here at once, in one line (`zoo.keras_backend`).
 
 Example:
 
@@ -13,7 +14,11 @@ Example:
 >>> gan = zoo.create("dcgan", image_shape=(28, 28, 1), latent_dim=64)
 """
 
-from zoo import keras_registration, lazy
+from zoo import keras_backend
+
+keras_backend.guard()
+
+from zoo import keras_registration, lazy  # noqa: E402  (after the guard: nothing else loads first)
 
 __version__ = "0.1.0"
 

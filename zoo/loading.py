@@ -1,13 +1,25 @@
 """Loading saved zoo models with one-line errors for the usual mistakes.
 
+`resolve_model` is the one place that turns what a user passes as a model (a
+path, or a pretrained name) into a local path: a name is fetched through
+`zoo.hub` (cached, sha256-checked, usable offline once cached). Every command
+and Python entry point that takes a model path calls it (`zoo evaluate`,
+`zoo export`, `zoo verify`, `zoo serve`, `zoo sample`, `zoo.metrics.evaluate`,
+`zoo.export.loading.load_exportable`, `zoo.serving.OnnxGenerator`).
+
 `load_gan` loads a `zoo.GAN`; `load_sampler` also takes a generator-only `.keras`
-file or a pretrained name, for anything that only draws samples (`zoo sample`),
-and returns a `zoo.sampling.Sampler` for them.
+file, an ONNX file or export folder, or a pretrained name, for anything that
+only draws samples (`zoo sample`), and returns a `zoo.sampling.Sampler` for them.
+
+Only NumPy and the standard library are imported here at first; Keras only when
+a `.keras` file is loaded.
 
 Example:
 
 >>> sampler = load_sampler("cgan-fashion-mnist")
 >>> images = sampler.generate(16, labels=3, seed=0)
+>>> resolve_model("dcgan-fashion-mnist", format="onnx")
+'~/.cache/keras-gan-zoo/dcgan-fashion-mnist/.../generator.onnx'
 """
 
 import os
@@ -17,12 +29,68 @@ import zipfile
 from zoo.errors import ZooError
 from zoo.sampling import DEFAULT_MAX_BATCH, KerasBackend, Sampler
 
+LIST_HINT = "`zoo list --pretrained` lists the pretrained names"
+
+
+def is_pretrained_name(model):
+    """Whether `model` is spelled like a pretrained name and is not an existing path."""
+    if not isinstance(model, (str, os.PathLike)):
+        return False
+    from zoo.hub.catalogue import MAX_NAME_LENGTH, NAME_PATTERN
+
+    text = os.fspath(model)
+    return not os.path.exists(text) and len(text) <= MAX_NAME_LENGTH and bool(NAME_PATTERN.match(text))
+
+
+def resolve_model(model, format="all", what="a model file or folder", missing="No such model file or folder"):
+    """Returns the local path of a model given as a path or a pretrained name.
+
+    An existing path is returned as it is. A pretrained name (see `zoo list
+    --pretrained`) is downloaded once into the cache and sha256-checked
+    (`zoo.hub.download`); with `ZOO_OFFLINE=1` it comes from the cache or a
+    local source.
+
+    Args:
+        model: a path, or a pretrained name such as `"dcgan-fashion-mnist"`.
+        format: which published file a name stands for, as in
+            `zoo.hub.download`: `"all"` (the export folder), `"onnx"`
+            (`generator.onnx`), `"keras"` (`generator.keras`) ...
+            Defaults to `"all"`.
+        what: what the caller accepts, for the error message.
+        missing: how the error for a missing path starts.
+
+    Returns:
+        The local path, a `str`.
+
+    Raises:
+        ZooError: one line, for a missing path or an unknown name (naming
+            `zoo list --pretrained`), or a failed download.
+
+    Example:
+
+    >>> resolve_model("export/my-dcgan")
+    'export/my-dcgan'
+    >>> resolve_model("dcgan-fashion-mnist", format="onnx")  # the verified cached file
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"A model must be a path or a pretrained name. Received: model of type {type(model).__name__}.")
+    text = os.fspath(model)
+    if os.path.exists(text):
+        return text
+    if not is_pretrained_name(text):
+        raise ZooError(f"{missing}: {text[:200]}. Pass {what}, or a pretrained name ({LIST_HINT}).")
+    from zoo import hub
+
+    hub.load_catalogue().get(text, hint=f" ({LIST_HINT}; or pass {what})")
+    return os.fspath(hub.download(text, format=format))
+
 
 def load_gan(path):
     """Loads a `zoo.GAN` saved as `.keras`.
 
     Args:
-        path: path of a `.keras` file written by `GAN.save` or `zoo train`.
+        path: path of a `.keras` file written by `GAN.save` or `zoo train`, or
+            a pretrained name whose whole GAN is published (`gan.keras`).
 
     Returns:
         The `zoo.GAN`, compiled if it was saved compiled.
@@ -35,6 +103,7 @@ def load_gan(path):
 
     from zoo.gan import GAN
 
+    path = resolve_model(path, "gan", "a .keras file", missing="No such model file")
     model = _load_keras_file(path, keras)
     if not isinstance(model, GAN):
         raise ZooError(
@@ -63,14 +132,18 @@ def _load_keras_file(path, keras):
         raise ZooError(f"Could not load {path} as a Keras model ({first_line[:200]}).") from error
 
 
-def load_sampler(path_or_name):
-    """Loads anything `zoo sample` can draw from: a GAN, a generator or a pretrained name.
+def load_sampler(path_or_name, providers=None):
+    """Loads anything `zoo sample` can draw from: a GAN, a generator, an ONNX file or a pretrained name.
 
     Args:
         path_or_name: a GAN `.keras` file (or run folder), a generator-only
             `.keras` file (inputs `z`(/`label`), output `image`, e.g. an
-            export's `generator.keras`), or a pretrained name such as
-            `"dcgan-fashion-mnist"` (see `zoo.list_pretrained()`).
+            export's `generator.keras`), an `.onnx` generator, an export
+            folder (`generator.onnx`, run with onnxruntime, no TensorFlow), or
+            a pretrained name such as `"dcgan-fashion-mnist"` (see
+            `zoo.list_pretrained()`).
+        providers: onnxruntime execution providers for an ONNX model (see
+            `zoo.sessions.check_providers`). Defaults to the best available.
 
     Returns:
         An object with `generate(n, labels=None, seed=None, truncation=None)`, `num_classes`
@@ -81,19 +154,24 @@ def load_sampler(path_or_name):
 
     >>> sampler = load_sampler("dcgan-fashion-mnist")
     >>> images = sampler.generate(16, seed=0)
+    >>> sampler = load_sampler("export/my-dcgan/generator.onnx")
     """
-    import keras
-
-    from zoo.gan import GAN
-    from zoo.hub.catalogue import NAME_PATTERN
-
+    what = "a .keras file, an .onnx file or an export folder"
     text = os.fspath(path_or_name)
-    if not os.path.exists(text) and NAME_PATTERN.match(text):
+    if is_pretrained_name(text):
         from zoo import hub
 
-        entry = hub.load_catalogue().get(text, hint=", or a path to a .keras file")
-        return Sampler.from_keras(hub.pretrained(text), name=text, record=entry.record)
-    model = _load_keras_file(text, keras)
+        path = resolve_model(text, "keras", what)
+        model = _load_keras_file(path, _keras())
+        return Sampler.from_keras(model, name=text, record=hub.get_entry(text).record)
+    path = resolve_model(text, what=what, missing="No such model file")
+    onnx_path = _onnx_file(path)
+    if onnx_path is not None:
+        return Sampler.from_onnx(onnx_path, name=text, providers=providers)
+    keras = _keras()
+    from zoo.gan import GAN
+
+    model = _load_keras_file(path, keras)
     if isinstance(model, GAN):
         return model
     if isinstance(model, keras.Model):
@@ -104,8 +182,24 @@ def load_sampler(path_or_name):
     raise ZooError(
         f"{text} holds a {type(model).__name__} named '{getattr(model, 'name', '?')}', not a zoo GAN "
         "or generator. Pass a model.keras written by `zoo train`, a generator.keras written by "
-        "`zoo export`, or a pretrained name (see `zoo list --pretrained`)."
+        f"`zoo export`, an .onnx file, or a pretrained name ({LIST_HINT})."
     )
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _onnx_file(path):
+    """The ONNX file `path` stands for (an `.onnx` file, a folder without `model.keras`), or `None`."""
+    if os.path.isfile(path):
+        return path if path.lower().endswith(".onnx") else None
+    candidate = os.path.join(path, "generator.onnx")
+    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "model.keras")) and os.path.isfile(candidate):
+        return candidate
+    return None
 
 
 class GeneratorSampler(Sampler):

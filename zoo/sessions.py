@@ -7,9 +7,12 @@ format), sequential execution, one inter-op thread, and as many intra-op threads
 as asked (by default one per physical core). A server that runs one call per
 core side by side passes `threads=1` (`zoo.serving`). `providers` picks
 onnxruntime execution providers (e.g. `["CUDAExecutionProvider",
-"CPUExecutionProvider"]`); one that this onnxruntime build lacks is a one-line
-`ZooError`, not a silent fallback. `litert_interpreter` opens a `.tflite` file in
-`ai_edge_litert`'s interpreter.
+"CPUExecutionProvider"]`, or `"CUDAExecutionProvider,CPUExecutionProvider"`);
+by default the best this onnxruntime build offers (`default_providers`:
+TensorRT, CUDA, ROCm, DirectML, CoreML, OpenVINO ..., the CPU always last as the
+fallback). One that this build lacks is a one-line `ZooError` naming the
+available ones, not a silent fallback. `litert_interpreter` opens a `.tflite`
+file in `ai_edge_litert`'s interpreter.
 
 Only onnxruntime (and LiteRT, when asked for) is imported, never TensorFlow.
 
@@ -24,7 +27,23 @@ import os
 
 from zoo.errors import ZooError
 
-DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
+CPU_PROVIDER = "CPUExecutionProvider"
+DEFAULT_PROVIDERS = (CPU_PROVIDER,)  # the fallback every default list ends with
+# onnxruntime's execution providers, fastest first, as `default_providers` ranks them.
+PROVIDER_PREFERENCE = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "ROCMExecutionProvider",
+    "MIGraphXExecutionProvider",
+    "DmlExecutionProvider",
+    "CoreMLExecutionProvider",
+    "OpenVINOExecutionProvider",
+    "QNNExecutionProvider",
+    "CANNExecutionProvider",
+    "DnnlExecutionProvider",
+    "XnnpackExecutionProvider",
+    CPU_PROVIDER,
+)
 
 
 def physical_cores():
@@ -64,24 +83,61 @@ def check_threads(threads, name="threads"):
     return threads
 
 
+def default_providers(available=None):
+    """The execution providers this onnxruntime build offers, fastest first, the CPU last.
+
+    Providers are ranked by `PROVIDER_PREFERENCE` (TensorRT > CUDA > ROCm >
+    DirectML/CoreML/OpenVINO ... > CPU); the CPU always ends the list, as the
+    fallback for operators an accelerator lacks. Providers it does not list are
+    left out (e.g. `AzureExecutionProvider`, which every onnxruntime build reports
+    but which runs models remotely); name them explicitly to use them.
+
+    Args:
+        available: the provider names to rank. Defaults to
+            `onnxruntime.get_available_providers()`.
+
+    Example:
+
+    >>> default_providers()  # a CPU-only onnxruntime
+    ('CPUExecutionProvider',)
+    >>> default_providers(["CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"])
+    ('TensorrtExecutionProvider', 'CUDAExecutionProvider', 'CPUExecutionProvider')
+    """
+    if available is None:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+    return (*(name for name in PROVIDER_PREFERENCE[:-1] if name in available), CPU_PROVIDER)
+
+
 def check_providers(providers):
     """Returns `providers` as a tuple of onnxruntime provider names this build has.
 
     Args:
-        providers: a provider name, a sequence of them, or `None` (the CPU).
+        providers: a provider name, a comma-separated list of them, a sequence
+            of them, or `None` (`default_providers()`: the best available, the
+            CPU last). An explicit list is used as given, in its order.
+
+    Raises:
+        ZooError: one line naming the available providers, for a provider
+            this onnxruntime build lacks or an empty list.
 
     Example:
 
-    >>> check_providers(None)
+    >>> check_providers(None)  # a CPU-only onnxruntime
     ('CPUExecutionProvider',)
+    >>> check_providers("CUDAExecutionProvider,CPUExecutionProvider")  # onnxruntime-gpu
+    ('CUDAExecutionProvider', 'CPUExecutionProvider')
     """
     import onnxruntime as ort
 
     if providers is None:
-        return DEFAULT_PROVIDERS
+        return default_providers()
     if isinstance(providers, str):
         providers = [name.strip() for name in providers.split(",") if name.strip()]
     providers = tuple(providers)
+    if not all(isinstance(name, str) for name in providers):
+        raise ZooError(f"Execution providers are names (strings). Received: providers={list(providers)!r}.")
     available = ort.get_available_providers()
     for name in providers:
         if name not in available:
@@ -128,7 +184,7 @@ def onnx_session(source, threads=None, providers=None, spinning=True, name=None)
         source: the `.onnx` path, or the model's bytes.
         threads: intra-op threads (see `session_options`).
         providers: execution providers (see `check_providers`). Defaults to
-            the CPU.
+            the best available, the CPU last (`default_providers`).
         spinning: see `session_options`.
         name: what to call the model in an error. Defaults to the path.
 

@@ -10,6 +10,7 @@
 | `ZOO_CLASSIFIERS_DIR` | `classifiers_dir()` | a folder of `<dataset>/classifier.keras` searched first |
 | `ZOO_ORT_WEB` | `ort_web()` | onnxruntime-web's `dist/` folder for the browser page (`none`: do without) |
 | `KERAS_HOME` | `keras_home()` | Keras' own folder, searched for downloaded weights |
+| `KERAS_BACKEND` | `keras_backend()` | the Keras backend Keras will use (else `keras.json`'s, else `tensorflow`); the zoo needs `tensorflow` |
 
 Every function reads the environment when called (so a changed variable takes
 effect at once) and treats an empty or blank value as unset.
@@ -34,6 +35,7 @@ DATA_DIR = "ZOO_DATA_DIR"
 CLASSIFIERS_DIR = "ZOO_CLASSIFIERS_DIR"
 ORT_WEB = "ZOO_ORT_WEB"
 KERAS_HOME = "KERAS_HOME"
+KERAS_BACKEND = "KERAS_BACKEND"
 
 CACHE_FOLDER_NAME = "keras-gan-zoo"
 
@@ -97,3 +99,29 @@ def ort_web():
 def keras_home():
     """`KERAS_HOME` (Keras' own folder) as an absolute path, or `None`."""
     return _folder(KERAS_HOME)
+
+
+def keras_backend():
+    """The Keras backend Keras will load, found the way Keras finds it, without importing Keras.
+
+    `keras.config.backend()` once Keras is imported; before that `KERAS_BACKEND`,
+    else the `"backend"` of `keras.json` in `KERAS_HOME` (or `~/.keras`), else
+    `"tensorflow"`.
+    """
+    import sys
+
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(getattr(keras, "config", None), "backend"):
+        return keras.config.backend()
+    value = _value(KERAS_BACKEND)
+    if value is not None:
+        return value
+    folder = keras_home() or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        import json
+
+        with open(os.path.join(folder, "keras.json")) as file:
+            backend = json.load(file).get("backend")
+    except (OSError, ValueError, AttributeError):
+        backend = None
+    return backend.strip() if isinstance(backend, str) and backend.strip() else "tensorflow"

@@ -5,6 +5,7 @@ Example:
     zoo evaluate runs/dcgan/model.keras --dataset fashion_mnist --n 10000 --seed 0 --json
     zoo evaluate export/my-cgan                 # an export folder (generator.onnx + manifest.json)
     zoo evaluate my-dcgan.onnx --out scores.json
+    zoo evaluate dcgan-fashion-mnist --n 2000    # a pretrained name (zoo list --pretrained)
     zoo evaluate --reference fashion_mnist      # train vs test, one image repeated, noise
 """
 
@@ -16,19 +17,27 @@ def register(subparsers):
         "evaluate",
         help=HELP,
         description=(
-            "Score N samples of a generator (a GAN .keras file, an .onnx generator or an export "
-            "folder) against the data set's test split, in the feature space of the data set's "
+            "Score N samples of a generator (a GAN .keras file, an .onnx generator, an export "
+            "folder or a pretrained name) against the data set's test split, in the feature space of the data set's "
             "published classifier: Fréchet distance, KID, classifier score, precision, recall, "
             "density, coverage (k=5) and, for conditional models, the classifier's accuracy on the "
             "requested labels. --reference DATASET scores real train images, one repeated image and "
             "noise instead, to place a number."
         ),
     )
-    parser.add_argument("model", nargs="?", help="a .keras GAN, an .onnx generator or an export folder")
+    parser.add_argument(
+        "model", nargs="?", help="a .keras GAN, an .onnx generator, an export folder or a pretrained name"
+    )
     parser.add_argument("--dataset", default="fashion_mnist", help="reference data set (default: fashion_mnist)")
     parser.add_argument("--reference", metavar="DATASET", help="report reference figures of DATASET instead of scoring a model")
     parser.add_argument("--n", type=int, default=10_000, help="number of samples (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="latent seed of the samples (default: 0)")
+    parser.add_argument(
+        "--truncation",
+        type=float,
+        metavar="PSI",
+        help="score the truncated generator: latents scaled by PSI in (0, 1] (default: not truncated)",
+    )
     parser.add_argument("--batch-size", type=int, default=500, help="samples generated at once (default: 500)")
     parser.add_argument("--classifier", help="classifier .keras or folder (default: the data set's published one)")
     parser.add_argument(
@@ -37,6 +46,11 @@ def register(subparsers):
         help="also compute Inception-FID if Keras' InceptionV3 weights are in the local cache (slow on CPU)",
     )
     parser.add_argument("--data-dir", help="folder with local data files")
+    parser.add_argument(
+        "--providers", metavar="LIST",
+        help="onnxruntime execution providers of an ONNX model, comma-separated, e.g. "
+        "CUDAExecutionProvider,CPUExecutionProvider (default: the best available, CPU last)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--out", help="also write the JSON to this file")
     parser.set_defaults(handler=run)
@@ -78,6 +92,8 @@ def run(args):
             batch_size=args.batch_size,
             inception=args.inception,
             data_dir=args.data_dir,
+            truncation=args.truncation,
+            providers=args.providers,
         )
         payload = result.to_dict()
         text = report.format_result(result)

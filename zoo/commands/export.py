@@ -3,6 +3,7 @@
 Example:
 
     zoo export runs/dcgan/model.keras --out export/my-dcgan
+    zoo export dcgan-fashion-mnist --out export/dcgan-ort --target onnxruntime   # a pretrained name
     zoo export runs/dcgan/model.keras --out export/my-dcgan-ort --target onnxruntime
     zoo export runs/cgan/model.keras --out export/my-cgan --class-names "$(cat classes.txt)" --precision fp16
 """
@@ -21,7 +22,7 @@ def register(subparsers):
             "Exits 0 only if SavedModel, onnxruntime and LiteRT match Keras within 1e-5."
         ),
     )
-    parser.add_argument("model", help="a GAN model.keras written by `zoo train`, or a generator .keras")
+    parser.add_argument("model", help="a GAN model.keras written by `zoo train`, a generator .keras, or a pretrained name")
     parser.add_argument("--out", required=True, help="artifact folder to create")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     parser.add_argument(

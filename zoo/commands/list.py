@@ -1,5 +1,7 @@
 """`zoo list`: the registered variants (from their records); `zoo list --pretrained`: the published generators."""
 
+import sys
+
 # Metrics shown in the `--pretrained` table, in this order, when the entry has them.
 SUMMARY_METRICS = (("fd", "FD"), ("precision", "P"), ("recall", "R"), ("conditional_accuracy", "cond.acc"))
 
@@ -61,6 +63,9 @@ def run_pretrained():
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    hint = hub.sources.missing_source_message()
+    if hint is not None:
+        print(hint, file=sys.stderr)
     return 0
 
 

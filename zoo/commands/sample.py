@@ -1,8 +1,9 @@
 """`zoo sample MODEL`: write a grid of generated images to a PNG file.
 
 MODEL is a GAN model.keras, a generator-only .keras (e.g. an export's
-generator.keras) or a pretrained name (`zoo list --pretrained`), downloaded once
-and verified. `--truncation PSI` draws `z` as PSI times the seed's standard-normal
+generator.keras), an .onnx generator or export folder (run with onnxruntime,
+without TensorFlow) or a pretrained name (`zoo list --pretrained`), downloaded
+once and verified. `--truncation PSI` draws `z` as PSI times the seed's standard-normal
 latents (the truncation trick: more typical, less varied images), the same `z` as
 `GAN.generate(..., truncation=PSI)`, `zoo serve` and the web page give.
 """
@@ -15,7 +16,8 @@ MAX_IMAGES = 10_000
 def register(subparsers):
     parser = subparsers.add_parser("sample", help="generate a PNG grid from a trained model")
     parser.add_argument(
-        "model", help="a model.keras written by `zoo train`, a generator .keras, or a pretrained name"
+        "model", help="a model.keras written by `zoo train`, a generator .keras, an .onnx file or export folder, "
+        "or a pretrained name"
     )
     parser.add_argument("--n", type=int, default=64, help=f"number of images, 1..{MAX_IMAGES} (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="latent seed, 0..2**32-1 (default: 0)")
@@ -26,6 +28,11 @@ def register(subparsers):
     )
     parser.add_argument("--columns", type=int, help="images per row, 1..N (default: square grid)")
     parser.add_argument("--out", default="grid.png", help="PNG file to write (default: grid.png)")
+    parser.add_argument(
+        "--providers", metavar="LIST",
+        help="onnxruntime execution providers of an ONNX model, comma-separated "
+        "(default: the best available, CPU last)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -57,7 +64,11 @@ def run(args):
     check_int("--columns", args.columns, 1, n, optional=True)
     check_writable_file(args.out, "--out")
     labels = parse_labels(args.labels)
-    sampler = load_sampler(args.model)
+    if args.providers is not None:
+        from zoo.sessions import check_providers
+
+        check_providers(args.providers)  # before any model loads: a typo costs no time
+    sampler = load_sampler(args.model, providers=args.providers)
     if labels is None and sampler.num_classes is not None:
         labels = [i % sampler.num_classes for i in range(n)]
     images = sampler.generate(n, labels=labels, seed=args.seed, truncation=truncation)

@@ -18,8 +18,20 @@ def register(subparsers):
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default: 8000)")
-    parser.add_argument("--workers", type=int, help="threads running onnxruntime (default: usable CPUs, at most 4)")
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="server processes answering on the one port, each with its own copy of the models (default: 1)",
+    )
+    parser.add_argument(
+        "--inference-threads", type=int, metavar="N",
+        help="threads per process running onnxruntime side by side (default: usable CPUs, at most 4)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads per call (default: 1)")
+    parser.add_argument(
+        "--providers", metavar="LIST",
+        help="onnxruntime execution providers, comma-separated, e.g. CUDAExecutionProvider,CPUExecutionProvider "
+        "(default: the best available, CPU last)",
+    )
     parser.add_argument("--no-batching", action="store_true", help="run every request on its own")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     limits = parser.add_argument_group("limits (slow or many clients)")
@@ -60,8 +72,11 @@ def run(args):
 
     if not 0 <= args.port <= 65535:
         raise ZooError(f"--port must be in 0..65535. Received: --port {args.port}.")
-    if args.workers is not None and args.workers < 1:
-        raise ZooError(f"--workers must be a positive integer. Received: --workers {args.workers}.")
+    for option in ("workers", "inference_threads"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            spelled = "--" + option.replace("_", "-")
+            raise ZooError(f"{spelled} must be a positive integer. Received: {spelled} {value}.")
     from zoo.serving.limits import ServerLimits, check_limits
 
     options = {name: getattr(args, name) for name in
@@ -82,9 +97,13 @@ def run(args):
     generators = []
     for text in args.models:
         name, model = parse_model(text)
-        generators.append(OnnxGenerator(model, name=name, threads=args.threads))
+        generators.append(OnnxGenerator(model, name=name, threads=args.threads, providers=args.providers))
+    # What each `--workers` process loads its own copy with (the resolved files, the same names).
+    specs = [{"model": str(generator.path), "name": generator.name, "threads": args.threads,
+              "providers": list(generator.providers)} for generator in generators]
     serve(
-        generators, host=args.host, port=args.port, workers=args.workers,
+        generators, host=args.host, port=args.port, inference_threads=args.inference_threads,
+        processes=args.workers, specs=specs,
         batching=not args.no_batching, access_log=args.access_log, limits=limits,
     )
     return 0

@@ -10,6 +10,7 @@ naming the file), 2 when the folder is not an export at all.
 Example:
 
     zoo verify export/my-dcgan
+    zoo verify dcgan-fashion-mnist      # a pretrained name: its verified cached publication
 """
 
 EXIT_FAILED = 1
@@ -21,7 +22,7 @@ def register(subparsers):
         help="re-check an export folder's hashes and test vectors",
         description=__doc__.split("\n\n")[1],
     )
-    parser.add_argument("folder", help="a folder written by `zoo export`")
+    parser.add_argument("folder", help="a folder written by `zoo export`, or a pretrained name")
     parser.add_argument(
         "--runtime",
         choices=("all", "onnxruntime", "savedmodel", "litert"),

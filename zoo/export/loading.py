@@ -11,7 +11,8 @@ def load_exportable(path):
     is refused with a one-line `ZooError` that says so.
 
     Args:
-        path: path of the `.keras` file (or of a run folder holding `model.keras`).
+        path: path of the `.keras` file (or of a run folder holding `model.keras`),
+            or a pretrained name (its verified `generator.keras`).
 
     Returns:
         The `zoo.GAN` or generator `keras.Model`, checked for export.
@@ -24,8 +25,9 @@ def load_exportable(path):
 
     from zoo.export.signature import resolve_generator
     from zoo.gan import GAN
-    from zoo.loading import _load_keras_file
+    from zoo.loading import _load_keras_file, resolve_model
 
+    path = resolve_model(path, "keras", "a .keras file", missing="No such model file")
     model = _load_keras_file(path, keras)
     if isinstance(model, GAN):
         return model

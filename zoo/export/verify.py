@@ -80,7 +80,8 @@ def verify_artifact(folder, *, tolerance=TOLERANCE, runtimes=None):
     """Checks an artifact folder's hashes and replays its test vectors.
 
     Args:
-        folder: a folder written by `export_generator` / `zoo export`.
+        folder: a folder written by `export_generator` / `zoo export`, or a
+            pretrained name (its verified cached publication folder).
         tolerance: `atol` and `rtol` for the replayed outputs. Defaults to `1e-4`.
         runtimes: which of `"onnxruntime"`, `"savedmodel"` and `"litert"` to
             run. Defaults to onnxruntime and the SavedModel, plus LiteRT when
@@ -99,7 +100,9 @@ def verify_artifact(folder, *, tolerance=TOLERANCE, runtimes=None):
     >>> report.passed
     True
     """
-    folder = os.fspath(folder)
+    from zoo.loading import resolve_model
+
+    folder = resolve_model(folder, "all", "a folder written by `zoo export`", missing="No such export folder")
     report = VerifyReport(folder=folder)
     if os.path.isfile(os.path.join(folder, manifest_module.FILENAME)):
         try:

@@ -14,7 +14,11 @@ source laid out like the repository's `export/` folder (`<base>/<name>/<file>`):
 
 - `ZOO_HUB_URL`: `https://...`, `http://...`, `file:///...`, a URL template
   with `{name}`/`{file}`/`{asset}`, or `hf://OWNER/REPO` (needs
-  `huggingface_hub`); without it, a source checkout uses its own `export/`;
+  `huggingface_hub`, which keeps nothing in its own cache: each file is
+  downloaded to a temporary folder and copied into the zoo's cache once its
+  sha256 is checked); without it, a source checkout uses its own `export/`
+  and an installed wheel says in one line what to set
+  (`sources.missing_source_message()`, also printed by `zoo list --pretrained`);
 - `ZOO_CACHE`: the cache folder (default `~/.cache/keras-gan-zoo`);
 - `ZOO_OFFLINE=1`: never use the network; files come from the cache or a
   local (`file://`, checkout) source, and a missing one is a one-line error;

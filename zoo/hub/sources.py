@@ -20,9 +20,12 @@ checkout's own `export/` (`zoo.paths.checkout_root()`, when it holds
 import dataclasses
 import functools
 import http.client
+import io
 import os
 import pathlib
+import shutil
 import socket
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -94,6 +97,28 @@ def checkout_export_dir():
     return root / "export"
 
 
+def missing_source_message():
+    """The one line that says where published files can come from, or `None` when a source is configured.
+
+    An installed wheel has no checkout `export/`, so without `ZOO_HUB_URL` the
+    catalogue can be listed but nothing downloaded; `zoo list --pretrained` and
+    every download say so in this line.
+
+    Example:
+
+    >>> missing_source_message()   # in a wheel install, ZOO_HUB_URL unset
+    'No source for pretrained files: ... Set ZOO_HUB_URL to ...'
+    """
+    if settings.hub_url() is not None or checkout_export_dir() is not None:
+        return None
+    return (
+        "No source for pretrained files: this installation is not a source checkout with a published export/ "
+        "(export/manifest.json). Set ZOO_HUB_URL to where export/ is hosted: "
+        "https://raw.githubusercontent.com/OWNER/REPO/TAG/export, http://HOST:PORT (python -m http.server in export/), "
+        "file:///PATH/TO/export or hf://OWNER/REPO[@REVISION][/FOLDER] (pip install 'keras-gan-zoo[hub]')."
+    )
+
+
 def resolve_source(source=None):
     """Returns the `HubSource` to fetch from.
 
@@ -111,12 +136,7 @@ def resolve_source(source=None):
     if source is None:
         checkout = checkout_export_dir()
         if checkout is None:
-            raise ZooError(
-                "No source for pretrained files: this installation is not a source checkout with a published export/ "
-                "(export/manifest.json). "
-                "Set ZOO_HUB_URL to where export/ is hosted (https://HOST/PATH, file:///PATH or "
-                "hf://OWNER/REPO), or pass source=."
-            )
+            raise ZooError(missing_source_message() + " Or pass source=.")
         return HubSource("url", checkout.as_uri(), "checkout")
     if isinstance(source, HubSource):
         return source
@@ -185,8 +205,8 @@ def open_stream(source, name, relative, limits=None, watchdog=None):
     what = f"{relative} of '{name}'"
     shown = clip(url, URL_LIMIT)
     if source.kind == "hf":
-        path = _hf_download(source, name, relative, shown, what)
-        return open(path, "rb"), os.path.getsize(path), url
+        stream = _hf_download(source, name, relative, shown, what, limits)
+        return stream, os.path.getsize(stream.name), url
     watchdog = watchdog if watchdog is not None else transfer.Watchdog()
     remaining = limits.remaining()
     if remaining is not None and remaining <= 0:
@@ -333,7 +353,32 @@ _WatchedHTTPHandler = _watched_handler(urllib.request.HTTPHandler)
 _WatchedHTTPSHandler = _watched_handler(urllib.request.HTTPSHandler)
 
 
-def _hf_download(source, name, relative, url, what):
+class _DownloadedFile(io.FileIO):
+    """A file `huggingface_hub` wrote into a temporary folder; closing it removes the folder.
+
+    The zoo copies it into its own cache while checking its sha256, so each file
+    is kept once: in the zoo's cache, not also in the Hub's.
+    """
+
+    def __init__(self, path, folder):
+        super().__init__(path, "rb")
+        self._folder = folder
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _hf_download(source, name, relative, url, what, limits):
+    """Fetches `<subfolder>/<name>/<relative>` of a Hub repository with `huggingface_hub`; returns it open.
+
+    `hf_hub_download(..., local_dir=TEMPORARY)` writes the file into a temporary
+    folder instead of the Hub's cache (`HF_HOME`), which the returned stream
+    removes once the zoo has checked and cached it. `HF_ENDPOINT` and `HF_TOKEN`
+    are the Hub client's own settings.
+    """
     try:
         import huggingface_hub
     except ImportError:
@@ -342,9 +387,15 @@ def _hf_download(source, name, relative, url, what):
             "Install it with `pip install huggingface_hub` (or `pip install 'keras-gan-zoo[hub]'`)."
         ) from None
     filename = "/".join(part for part in (source.subfolder, name, relative) if part)
+    folder = tempfile.mkdtemp(prefix="zoo-hf-")
     try:
-        return huggingface_hub.hf_hub_download(repo_id=source.location, filename=filename, revision=source.revision)
+        path = huggingface_hub.hf_hub_download(
+            repo_id=source.location, filename=filename, revision=source.revision, local_dir=folder,
+            etag_timeout=limits.timeout,
+        )
+        return _DownloadedFile(path, folder)
     except Exception as error:  # huggingface_hub's error classes vary between versions
+        shutil.rmtree(folder, ignore_errors=True)
         kind = type(error).__name__
         if "EntryNotFound" in kind or "RevisionNotFound" in kind:
             raise ZooError(f"{what} was not found at {url} ({kind}); the source does not hold it.") from None
@@ -354,6 +405,9 @@ def _hf_download(source, name, relative, url, what):
             f"Could not download {what} from {url} ({describe_failure(error)}); "
             "set ZOO_HUB_URL to a reachable source or ZOO_OFFLINE=1 to use the cache only."
         ) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _user_agent():

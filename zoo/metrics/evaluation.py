@@ -104,6 +104,8 @@ def evaluate(
     knn_cap=KNN_CAP,
     inception=False,
     data_dir=None,
+    truncation=None,
+    providers=None,
 ):
     """Scores the samples of `model` against `dataset`'s test split.
 
@@ -124,6 +126,12 @@ def evaluate(
         inception: also compute Inception-FID if its weights are local.
             Defaults to `False`.
         data_dir: folder with local data files (see `zoo.data`).
+        truncation: `psi` in (0, 1] to score the truncated generator (its
+            latents scaled by `psi`, as `generate(..., truncation=psi)` draws
+            them); `None` (the default): not truncated.
+        providers: onnxruntime execution providers of an ONNX model (see
+            `zoo.sessions.check_providers`; reported in `source["providers"]`).
+            Defaults to the best available, the CPU last.
 
     Returns:
         An `EvaluationResult`.
@@ -139,7 +147,11 @@ def evaluate(
     start = time.perf_counter()
     n, k, batch_size, knn_cap = _check_sizes(n, k, batch_size, knn_cap)
     info = data.info(dataset, data_dir=data_dir)
-    source = sources.open_source(model, num_classes=info.num_classes)
+    source = sources.open_source(model, num_classes=info.num_classes, providers=providers)
+    if truncation is not None:
+        if not isinstance(source, sources.GeneratorSource):
+            raise ZooError(f"truncation applies to generators; {source.name} is not one. Leave truncation out.")
+        source = source.truncated(truncation)
     tick = time.perf_counter()
     classifier_info, extractor = classifier_for(dataset, classifier)
     reference = reference_for(dataset, classifier_info, extractor, k=k, knn_cap=knn_cap, data_dir=data_dir)

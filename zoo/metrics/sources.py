@@ -78,12 +78,28 @@ class GeneratorSource(ImageSource):
         sampler: the generator's `Sampler`.
         name: what to call it in reports. Defaults to the sampler's name.
         path: the file it was read from, if any (its sha256 goes in the report).
+
+    Its `truncation` (`None`, or `psi` in (0, 1], set by
+    `zoo.metrics.evaluate(..., truncation=psi)`) scales the latents the way
+    `Sampler.generate(..., truncation=psi)` does.
     """
+
+    truncation = None
 
     def __init__(self, sampler, name=None, path=None):
         self.sampler = sampler
         self.name = name or sampler.name
         self.path = None if path is None else os.fspath(path)
+
+    def truncated(self, truncation):
+        """A copy of this source with its latents scaled by `truncation` (`None`: not truncated)."""
+        import copy
+
+        from zoo.latent import check_truncation
+
+        source = copy.copy(self)
+        source.truncation = check_truncation(truncation)
+        return source
 
     @property
     def record(self):
@@ -104,7 +120,7 @@ class GeneratorSource(ImageSource):
 
     def batches(self, n, seed=0, batch_size=500):
         n = check_count(n)
-        z = self.sampler.latents(n, seed)
+        z = self.sampler.latents(n, seed, self.truncation)
         labels = balanced_labels(n, self.num_classes) if self.conditional else None
         for start in range(0, n, batch_size):
             stop = start + batch_size
@@ -113,11 +129,17 @@ class GeneratorSource(ImageSource):
 
     def describe(self):
         sha256 = sha256_file(self.path) if self.path else None
-        return {**super().describe(), "latent_dim": self.latent_dim, "path": self.path, "sha256": sha256}
+        session = getattr(self.sampler.backend, "session", None)  # onnxruntime: the providers it runs on
+        providers = list(session.get_providers()) if hasattr(session, "get_providers") else None
+        return {
+            **super().describe(), "latent_dim": self.latent_dim, "path": self.path, "sha256": sha256,
+            "providers": providers,
+        }
 
     def protocol(self):
         return {
             "draw": f"zoo.latent.sample_latent(n, latent_dim, seed): standard normal, {LATENT_ALGORITHM}",
+            "truncation": self.truncation,
             "labels": "i % num_classes (balanced)" if self.conditional else None,
         }
 
@@ -171,15 +193,18 @@ class OnnxSource(GeneratorSource):
             core (`zoo.sessions`).
         num_classes: classes of a conditional file whose metadata does not
             record them (the data set's).
+        providers: onnxruntime execution providers (see
+            `zoo.sessions.check_providers`). Defaults to the best available.
     """
 
     kind = "onnx"
 
-    def __init__(self, path, threads=None, num_classes=None):
+    def __init__(self, path, threads=None, num_classes=None, providers=None):
         from zoo.sampling import Sampler
 
         path = os.fspath(path)
-        super().__init__(Sampler.from_onnx(path, name=path, threads=threads, num_classes=num_classes), path=path)
+        sampler = Sampler.from_onnx(path, name=path, threads=threads, providers=providers, num_classes=num_classes)
+        super().__init__(sampler, path=path)
 
 
 class ExportSource(GeneratorSource):
@@ -192,11 +217,12 @@ class ExportSource(GeneratorSource):
         threads: onnxruntime intra-op threads (see `OnnxSource`).
         num_classes: classes of a conditional generator whose manifest does
             not record them.
+        providers: onnxruntime execution providers (see `OnnxSource`).
     """
 
     kind = "export"
 
-    def __init__(self, folder, threads=None, num_classes=None):
+    def __init__(self, folder, threads=None, num_classes=None, providers=None):
         from zoo.export.manifest import read_manifest
         from zoo.record import LABEL_NAME, GeneratorRecord
         from zoo.sampling import OnnxBackend, Sampler
@@ -206,7 +232,7 @@ class ExportSource(GeneratorSource):
         manifest = read_manifest(folder)
         path = _checked_onnx_file(folder, manifest)
         record = GeneratorRecord.from_dict(manifest.get("model"), source=os.path.join(folder, "manifest.json"))
-        session = onnx_session(path, threads=threads, name=path)
+        session = onnx_session(path, threads=threads, providers=providers, name=path)
         inputs, _ = onnx_ports(session)
         if not record.conditional and num_classes is not None and LABEL_NAME in inputs:
             record = record.replace(num_classes=num_classes)
@@ -304,15 +330,19 @@ class NoiseSource(ImageSource):
         return {"draw": "uniform noise in [-1, 1] from numpy default_rng(seed)", "labels": None}
 
 
-def open_source(model, num_classes=None):
+def open_source(model, num_classes=None, providers=None):
     """Returns an `ImageSource` for `model`.
 
     Args:
-        model: an `ImageSource`; a `zoo.GAN` or generator `keras.Model`; or a
+        model: an `ImageSource`; a `zoo.GAN` or generator `keras.Model`; a
             path to a `.keras` file, an `.onnx` file, an export folder
-            (`manifest.json` + `generator.onnx`) or a run folder (`model.keras`).
+            (`manifest.json` + `generator.onnx`) or a run folder (`model.keras`);
+            or a pretrained name (its verified export folder, `zoo.loading.resolve_model`).
         num_classes: classes of a conditional model that does not record them
             (e.g. a bare ONNX file); the data set's. Defaults to `None`.
+        providers: onnxruntime execution providers of an ONNX model (see
+            `zoo.sessions.check_providers`); checked, unused for Keras models.
+            Defaults to the best available, the CPU last.
 
     Example:
 
@@ -331,25 +361,34 @@ def open_source(model, num_classes=None):
             f"Cannot score a {type(model).__name__}. Pass a zoo.GAN, a generator, or a path to a "
             ".keras file, an .onnx file or an export folder."
         )
-    path = os.fspath(model)
-    if not os.path.exists(path):
-        raise ZooError(
-            f"No such model file or folder: {path}. Pass a .keras file, an .onnx file or an export folder."
-        )
+    from zoo.loading import resolve_model
+
+    if providers is not None:
+        from zoo.sessions import check_providers
+
+        providers = check_providers(providers)  # a typo is an error, whatever the model's format
+    path = resolve_model(model, "all", "a .keras file, an .onnx file or an export folder")
+    source = _path_source(path, num_classes, providers)
+    if path != os.fspath(model):  # a pretrained name: reported by its name, its cached path kept in "path"
+        source.name = os.fspath(model)
+    return source
+
+
+def _path_source(path, num_classes, providers=None):
     if os.path.isdir(path):
         if os.path.isfile(os.path.join(path, "manifest.json")):
-            return ExportSource(path, num_classes=num_classes)
+            return ExportSource(path, num_classes=num_classes, providers=providers)
         if os.path.isfile(os.path.join(path, "model.keras")):
             path = os.path.join(path, "model.keras")
         elif os.path.isfile(os.path.join(path, "generator.onnx")):
-            return OnnxSource(os.path.join(path, "generator.onnx"), num_classes=num_classes)
+            return OnnxSource(os.path.join(path, "generator.onnx"), num_classes=num_classes, providers=providers)
         else:
             raise ZooError(
                 f"{path} is a folder without manifest.json, model.keras or generator.onnx. "
                 "Pass a .keras file, an .onnx file or an export folder."
             )
     if path.lower().endswith(".onnx"):
-        return OnnxSource(path, num_classes=num_classes)
+        return OnnxSource(path, num_classes=num_classes, providers=providers)
     return _keras_file_source(path, num_classes)
 
 

@@ -17,6 +17,11 @@ in `zoo.serving.served`):
                             "method", "format"} -> a latent walk
     GET  /docs, /redoc, /openapi.json   OpenAPI (served offline when
                             fastapi-offline is installed)
+    GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/{name}[/ready]
+    POST /v2/models/{name}/infer   the Open Inference Protocol v2 (KServe, Triton's
+                            tritonclient): z FP32 [n, latent_dim] (+ label INT64 [n])
+                            -> image FP32 [n, H, W, C], JSON or binary tensors,
+                            errors {"error": "..."} (see `zoo.serving.open_inference`)
 
 Bad requests get a 4xx JSON error naming the field (see `zoo.serving.http_errors`),
 documented per route in the OpenAPI document. Slow clients time out and a full
@@ -41,6 +46,7 @@ from zoo.errors import ZooError
 from zoo.serving import browser
 from zoo.serving.http_errors import BodyLimit, RequestError, http_error, internal_error, request_error, validation_error
 from zoo.serving.limits import ServerLimits
+from zoo.serving.open_inference import add_open_inference_routes
 from zoo.serving.routes import add_generation_routes, add_model_routes, add_page_routes
 from zoo.serving.schemas import FIELDS
 from zoo.serving.served import ServedModels
@@ -48,12 +54,13 @@ from zoo.serving.served import ServedModels
 STATIC_DIR = paths.static_dir()
 
 
-def create_app(generators, workers=None, batching=True, max_body_bytes=None, ort_web=None, limits=None):
+def create_app(generators, inference_threads=None, batching=True, max_body_bytes=None, ort_web=None, limits=None):
     """Builds the FastAPI app serving `generators`.
 
     Args:
         generators: `OnnxGenerator`s, served under their `name`s.
-        workers: threads calling onnxruntime. Defaults to the usable CPUs (max 4).
+        inference_threads: threads calling onnxruntime side by side (in this
+            process). Defaults to the usable CPUs (max 4).
         batching: batch small concurrent requests. Defaults to `True`.
         max_body_bytes: largest accepted request body; replaces
             `limits.max_body_bytes`. Defaults to 64 KiB.
@@ -73,7 +80,7 @@ def create_app(generators, workers=None, batching=True, max_body_bytes=None, ort
     limits = limits or ServerLimits()
     if max_body_bytes is not None:
         limits = dataclasses.replace(limits, max_body_bytes=max_body_bytes)
-    served = ServedModels(generators, workers=workers, batching=batching)
+    served = ServedModels(generators, inference_threads=inference_threads, batching=batching)
     ort_web = None if ort_web is False else browser.find_ort_web(ort_web)
     app = _new_app(
         title="keras-gan-zoo",
@@ -93,6 +100,7 @@ def create_app(generators, workers=None, batching=True, max_body_bytes=None, ort
     add_page_routes(app, index_html, _page_index(served, ort_web), ort_web)
     add_model_routes(app, served)
     add_generation_routes(app, served)
+    add_open_inference_routes(app, served)
     return app
 
 
@@ -173,8 +181,8 @@ def reserve_files(max_connections, spare=256):
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
-def serve(generators, host="127.0.0.1", port=8000, workers=None, batching=True, access_log=False,
-          log_level="warning", limits=None):
+def serve(generators, host="127.0.0.1", port=8000, inference_threads=None, batching=True, access_log=False,
+          log_level="warning", limits=None, processes=1, specs=None):
     """Serves `generators` over HTTP until interrupted (what `zoo serve` runs).
 
     Prints `zoo: serving ... on http://HOST:PORT` (with the real port when `port`
@@ -185,6 +193,10 @@ def serve(generators, host="127.0.0.1", port=8000, workers=None, batching=True, 
             time and the connection cap (uvicorn runs with a protocol that
             enforces them, `zoo.serving.limits.protocol_class`). Defaults to
             `ServerLimits()`.
+        processes: server processes on the one socket (`zoo serve --workers`);
+            more than 1 needs `specs` (see `zoo.serving.workers`). Defaults to `1`.
+        specs: `OnnxGenerator` keyword arguments per generator, which each
+            worker process loads its own copy of the generators with.
     """
     import uvicorn
 
@@ -192,19 +204,27 @@ def serve(generators, host="127.0.0.1", port=8000, workers=None, batching=True, 
 
     limits = limits or ServerLimits()
     reserve_files(limits.max_connections)
-    app = create_app(generators, workers=workers, batching=batching, limits=limits)
+    if processes > 1 and specs is None:
+        raise ZooError(f"Several processes need the generators' specs. Received: processes={processes}, specs=None.")
+    app = None if processes > 1 else create_app(generators, inference_threads=inference_threads,
+                                                batching=batching, limits=limits)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    names = ", ".join(app.state.pool.generators)
-    print(f"zoo: serving {names} on http://{shown}:{bound_port} (page: /, API docs: /docs)", flush=True)
+    names = ", ".join(generator.name for generator in generators)
+    many = f" ({processes} processes)" if processes > 1 else ""
+    print(f"zoo: serving {names} on http://{shown}:{bound_port}{many} (page: /, API docs: /docs)", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"zoo: warning: listening on {host}: the service has no authentication.", file=sys.stderr, flush=True)
     # No `limit_concurrency`: it counts slow connections too and answers text/plain 503s;
     # the protocol caps connections itself, making room by closing the longest-waiting one.
-    config = uvicorn.Config(
-        app, log_level=log_level, access_log=access_log, timeout_keep_alive=limits.keep_alive,
-        http=protocol_class(limits), server_header=False,
-    )
+    options = {"log_level": log_level, "access_log": access_log, "timeout_keep_alive": limits.keep_alive,
+               "server_header": False}
+    if processes > 1:
+        from zoo.serving.workers import ServeSpec, run_workers
+
+        spec = ServeSpec(list(specs), inference_threads, batching, dataclasses.asdict(limits))
+        return run_workers(spec, sock, processes, options)
+    config = uvicorn.Config(app, http=protocol_class(limits), **options)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])

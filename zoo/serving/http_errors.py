@@ -21,6 +21,7 @@ from zoo.serving.limits import BODY_TIMEOUT, MAX_BODY_BYTES
 from zoo.serving.schemas import ALLOWED, FIELDS
 
 ECHO_CHARS = 100
+JSON_MEDIA_TYPES = frozenset({b"application/json"})
 
 
 class RequestError(Exception):
@@ -35,6 +36,16 @@ def error_response(status, field, message, type="invalid", loc=None, headers=Non
     loc = loc if loc is not None else ([] if field is None else [field])
     body = {"error": {"status": status, "field": field, "loc": loc, "type": type, "message": message}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def v2_error_response(status, message, headers=None):
+    """An Open Inference Protocol v2 error: `{"error": message}` (`zoo.serving.open_inference`)."""
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def is_v2(path):
+    """Whether `path` is an Open Inference Protocol v2 route (errors as `{"error": message}`)."""
+    return path == "/v2" or path.startswith("/v2/")
 
 
 def clip(text, limit=ECHO_CHARS):
@@ -113,6 +124,10 @@ def _unparsable(cause):
 
 async def http_error(request, exc):
     where = f"{request.method} {clip(request.url.path)}"
+    if is_v2(request.url.path):
+        headers = {"Allow": allowed_methods(request, exc)} if exc.status_code == 405 else None
+        reason = "No such endpoint" if exc.status_code == 404 else clip(str(exc.detail))
+        return v2_error_response(exc.status_code, f"{reason}. Received: {where}.", headers)
     if exc.status_code == 405:
         allow = allowed_methods(request, exc)
         return error_response(
@@ -130,6 +145,8 @@ async def http_error(request, exc):
 
 
 async def internal_error(request, exc):
+    if is_v2(request.url.path):
+        return v2_error_response(500, f"Internal error ({type(exc).__name__}).")
     return error_response(500, None, f"Internal error ({type(exc).__name__}).", "internal")
 
 
@@ -146,7 +163,9 @@ class BodyLimit:
     and complete within `timeout` seconds (408, then the connection is closed).
 
     `paths`: the routes that take a body (others pass through, to their 404 or
-    405). Defaults to every path.
+    405). Defaults to every path. Open Inference Protocol v2 routes (`is_v2`)
+    are limited alike but take any Content-Type, as Triton does (`tritonclient`
+    sends none, `curl -d` a form type), and get `{"error": message}` errors.
     """
 
     def __init__(self, app, max_bytes=MAX_BODY_BYTES, timeout=BODY_TIMEOUT, paths=None):
@@ -156,20 +175,26 @@ class BodyLimit:
         self.paths = None if paths is None else frozenset(paths)
 
     async def __call__(self, scope, receive, send):
-        if (scope["type"] != "http" or scope["method"] != "POST"
-                or (self.paths is not None and scope["path"] not in self.paths)):
+        if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
+        v2 = is_v2(scope["path"])
+        if not v2 and self.paths is not None and scope["path"] not in self.paths:
+            return await self.app(scope, receive, send)
+
+        def error(status, message, type, headers=None):
+            if v2:
+                return v2_error_response(status, message, headers)
+            return error_response(status, "body", message, type, headers=headers)
+
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type != b"application/json":
+        if not v2 and content_type not in JSON_MEDIA_TYPES:
             received = clip(content_type.decode("latin-1")) or "none"
-            return await error_response(
-                415, "body", f"The body must be JSON. Received: Content-Type={received}. "
-                "Allowed: application/json.", "unsupported_media_type",
+            return await error(
+                415, f"The body must be JSON. Received: Content-Type={received}. Allowed: application/json.",
+                "unsupported_media_type",
             )(scope, receive, send)
-        too_large = error_response(
-            413, "body", f"The body is too large. Allowed: at most {self.max_bytes} bytes.", "body_too_large"
-        )
+        too_large = error(413, f"The body is too large. Allowed: at most {self.max_bytes} bytes.", "body_too_large")
         try:
             declared = int(headers.get(b"content-length", b"0"))
         except ValueError:
@@ -182,8 +207,8 @@ class BodyLimit:
             try:
                 message = await _receive_by(receive, deadline)
             except asyncio.TimeoutError:
-                return await error_response(
-                    408, "body", f"The request body did not arrive within {self.timeout:g} s of its headers. "
+                return await error(
+                    408, f"The request body did not arrive within {self.timeout:g} s of its headers. "
                     f"Received: {size} of {declared or 'unknown'} bytes.", "request_timeout",
                     headers={"Connection": "close"},
                 )(scope, receive, send)

@@ -1,8 +1,9 @@
 """Finding the ONNX file of a generator given as a folder, a file or a name.
 
-`find_pretrained` is the one place that turns a pretrained name into a file: it
-asks the hub (`zoo.hub`, which imports neither TensorFlow nor Keras), so names
-resolve from the packaged catalogue into the sha256-verified cache.
+`find_pretrained` turns a pretrained name into a file through
+`zoo.loading.resolve_model`, the resolver every command shares: it asks the hub
+(`zoo.hub`, which imports neither TensorFlow nor Keras), so names resolve from
+the packaged catalogue into the sha256-verified cache.
 """
 
 import os
@@ -29,9 +30,9 @@ def find_pretrained(name):
     >>> find_pretrained("cgan-fashion-mnist")
     PosixPath('~/.cache/keras-gan-zoo/cgan-fashion-mnist/.../generator.onnx')
     """
-    from zoo import hub
+    from zoo.loading import resolve_model
 
-    return pathlib.Path(hub.download(name, format="onnx"))
+    return pathlib.Path(resolve_model(name, "onnx", "an artifact folder or an .onnx file"))
 
 
 def pretrained_names():
@@ -102,6 +103,6 @@ def resolve_onnx(model):
     if text.endswith(".onnx") or os.sep in text or (os.altsep and os.altsep in text):
         raise ZooError(
             f"No such file or folder. Received: model={text!r}. "
-            "Pass an artifact folder, an .onnx file or a pretrained name."
+            "Pass an artifact folder, an .onnx file or a pretrained name (`zoo list --pretrained` lists them)."
         )
     return pathlib.Path(find_pretrained(text)), text

@@ -14,6 +14,7 @@ Example:
 >>> add_model_routes(app, served)
 """
 
+import os
 import secrets
 
 from fastapi.responses import FileResponse, HTMLResponse
@@ -57,6 +58,7 @@ def add_model_routes(app, served):
         return {
             "status": "ok",
             "models": list(served.generators),
+            "pid": os.getpid(),
             "onnx_calls": pool.calls,
             "inline_calls": pool.inline_calls,
             "batched_requests": pool.batched_requests,

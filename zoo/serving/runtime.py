@@ -29,11 +29,15 @@ class OnnxGenerator:
         max_batch: largest batch of one onnxruntime call; bigger requests are
             run in chunks (the images do not depend on the chunking). Defaults
             to `64`.
+        providers: onnxruntime execution providers, a list or a
+            comma-separated string (see `zoo.sessions.check_providers`).
+            Defaults to the best available, the CPU last.
 
     Attributes:
         sampler: the `zoo.sampling.Sampler` that runs it (float32 images).
         metadata: its `GeneratorMetadata` (name, record, ONNX properties).
         session: the onnxruntime `InferenceSession`.
+        providers: the execution providers the session runs on, in order.
 
     Example:
 
@@ -46,12 +50,15 @@ class OnnxGenerator:
     64
     """
 
-    def __init__(self, model, name=None, threads=1, max_batch=64):
+    def __init__(self, model, name=None, threads=1, max_batch=64, providers=None):
         from zoo.sessions import onnx_session
 
         self.path, default_name = resolve_onnx(model)
         name = str(name or default_name)
-        self.session = onnx_session(self.path, threads=threads, spinning=False, name=str(self.path))
+        self.session = onnx_session(
+            self.path, threads=threads, providers=providers, spinning=False, name=str(self.path)
+        )
+        self.providers = tuple(self.session.get_providers())
         self.metadata = GeneratorMetadata.from_session(self.session, name)
         self.sampler = Sampler(OnnxBackend(self.session), self.metadata.record, name=name, max_batch=max_batch)
 

@@ -32,7 +32,8 @@ class ServedModels:
 
     Args:
         generators: `OnnxGenerator`s, served under their `name`s.
-        workers: threads of the `GeneratorPool`. Defaults to its default.
+        inference_threads: threads of the `GeneratorPool` calling onnxruntime.
+            Defaults to its default.
         batching: whether the pool batches small concurrent requests.
             Defaults to `True`.
 
@@ -40,7 +41,7 @@ class ServedModels:
         ZooError: if two generators share a name, or there are none.
     """
 
-    def __init__(self, generators, workers=None, batching=True):
+    def __init__(self, generators, inference_threads=None, batching=True):
         generators = list(generators)
         names = [generator.name for generator in generators]
         if len(set(names)) != len(names):
@@ -48,8 +49,9 @@ class ServedModels:
         self.generators = dict(zip(names, generators))
         if not self.generators:
             raise ZooError("Nothing to serve. Received: no models. Pass at least one model.")
-        self.pool = GeneratorPool(self.generators, workers=workers, batching=batching)
-        self.metadata = {name: generator.metadata.to_dict() for name, generator in self.generators.items()}
+        self.pool = GeneratorPool(self.generators, workers=inference_threads, batching=batching)
+        self.metadata = {name: {**generator.metadata.to_dict(), "providers": list(getattr(generator, "providers", ()))}
+                         for name, generator in self.generators.items()}
 
     def pick(self, name):
         """The generator `name` (`None`: the only one), or a 422/404 `RequestError`."""
