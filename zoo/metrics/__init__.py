@@ -32,6 +32,7 @@ _EXPORTS = {
     "reference_figures": "zoo.metrics.evaluation",
     "EvaluationResult": "zoo.metrics.evaluation",
     "Evaluate": "zoo.metrics.callback",
+    "truncation_sweep": "zoo.metrics.truncation",
     "frechet_distance": "zoo.metrics.frechet",
     "FeatureStatistics": "zoo.metrics.frechet",
     "kernel_distance": "zoo.metrics.kid",

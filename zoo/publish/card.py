@@ -169,8 +169,9 @@ def machine_summary(machine):
     if not machine:
         return "not recorded"
     devices = ", ".join(machine.get("devices") or []) or "?"
+    flags = f"; {', '.join(machine['cpu_flags'])}" if machine.get("cpu_flags") else ""
     return (
-        f"{machine.get('cpu_count', '?')} CPU cores ({machine.get('processor') or '?'}), devices: {devices}, "
+        f"{machine.get('cpu_count', '?')} CPU cores ({machine.get('processor') or '?'}{flags}), devices: {devices}, "
         f"TensorFlow {machine.get('tensorflow', '?')}"
     )
 
@@ -385,7 +386,35 @@ def _validation_lines(metrics):
         metrics["command"],
         "```",
     ]
-    return lines
+    return lines + _truncation_lines(metrics.get("truncation"))
+
+
+def _truncation_lines(sweep):
+    """The card's precision/recall-against-`psi` plot and table (`zoo.metrics.truncation_sweep`), if measured."""
+    if not sweep:
+        return []
+    lines = [
+        "",
+        "### Truncation",
+        "",
+        f"![precision and recall against truncation psi]({sweep.get('plot', 'truncation.png')})",
+        "",
+        "| psi | FD | precision | recall | coverage |",
+        "|---|---|---|---|---|",
+    ]
+    for row in sweep["rows"]:
+        lines.append(
+            f"| {row['psi']:g} | {row['fd']:.4g} | {row['precision']:.3f} | {row['recall']:.3f} | {row['coverage']:.3f} |"
+        )
+    return lines + [
+        "",
+        f"{sweep['n']} samples per row (latent seed {sweep['seed']}, latents scaled by psi; psi = 1 is the "
+        "untruncated generator). Reproduce a row with:",
+        "",
+        "```bash",
+        sweep["command"],
+        "```",
+    ]
 
 
 def _class_list(record):
