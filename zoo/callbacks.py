@@ -210,6 +210,11 @@ class AtomicBackup(keras.callbacks.BackupAndRestore):
         fallback: the `.keras` file of an `AtomicCheckpoint` of the same run.
             Defaults to `None` (a bad backup restarts from scratch).
         save_freq: `"epoch"` or a number of batches, as in `BackupAndRestore`.
+        restore_from: the backup folder to resume from. Defaults to
+            `backup_dir`. A worker other than the chief of a multi-worker
+            cluster resumes from the chief's backup and writes its own; it
+            reads that backup only (a bad one is set aside by the chief, and
+            both fall back to `fallback`).
 
     Example:
 
@@ -222,9 +227,10 @@ class AtomicBackup(keras.callbacks.BackupAndRestore):
     STATE_PATTERN = "state-*.keras"
     LEGACY_FILES = ("latest.weights.h5", "latest.weights.h5.bkp", "training_metadata.json.bkp")
 
-    def __init__(self, backup_dir, fallback=None, save_freq="epoch"):
+    def __init__(self, backup_dir, fallback=None, save_freq="epoch", restore_from=None):
         super().__init__(os.fspath(backup_dir), save_freq=save_freq, double_checkpoint=False, delete_checkpoint=True)
         self.fallback = None if fallback is None else os.fspath(fallback)
+        self.restore_from = self.backup_dir if restore_from is None else os.fspath(restore_from)
         self.set_aside = None
         self.resumed_from = None
         self.resumed_epoch = 0
@@ -239,6 +245,8 @@ class AtomicBackup(keras.callbacks.BackupAndRestore):
         if not self.model.built:
             super()._load_model()  # raises Keras' own "must be built" error
         clean_stale_temporaries(self.backup_dir, self.temporary_patterns())
+        if os.path.abspath(self.restore_from) != os.path.abspath(self.backup_dir):
+            return self._restore_read_only()
         if not os.path.isdir(self.backup_dir):
             return
         state, problem = self._read_state()
@@ -263,30 +271,47 @@ class AtomicBackup(keras.callbacks.BackupAndRestore):
                 return
         self._set_aside_and_fall_back(problem)
 
-    def _read_state(self):
+    def _restore_read_only(self):
+        """Resumes from `restore_from`, another process's backup, touching nothing in it."""
+        state, problem = None, None
+        if os.path.isdir(self.restore_from):
+            state, problem = self._read_state(self.restore_from)
+        if problem is None and state is not None:
+            path, epoch, _ = state
+            self._restore(path, epoch)
+            self.resumed_from, self.resumed_epoch = path, epoch
+            return
+        epoch = None if problem is None or self.fallback is None else checkpoint_epoch(self.fallback)
+        if epoch:
+            self._restore(self.fallback, epoch)
+            self.resumed_from, self.resumed_epoch = self.fallback, epoch
+
+    def _read_state(self, directory=None):
         """Returns `((path, epoch, verified), None)`, `(None, problem)` or `(None, None)` (empty)."""
-        names = sorted(os.listdir(self.backup_dir))
+        directory = self.backup_dir if directory is None else directory
+        names = sorted(os.listdir(directory))
         if not names:
             return None, None
         metadata_name = os.path.basename(self._training_metadata_path)
+        metadata_path = os.path.join(directory, metadata_name)
         if metadata_name not in names:
             return None, f"{metadata_name} is missing (a kill during the first backup?)"
         try:
-            with open(self._training_metadata_path, encoding="utf-8") as file:
+            with open(metadata_path, encoding="utf-8") as file:
                 metadata = json.load(file)
         except (OSError, ValueError) as error:
             return None, f"{metadata_name} is unreadable ({_one_line(error)})"
         if not isinstance(metadata, dict) or not isinstance(metadata.get("epoch"), int) or metadata["epoch"] < 0:
             return None, f"{metadata_name} holds no epoch"
         if "file" not in metadata:  # written by keras.callbacks.BackupAndRestore
-            path = self._weights_path
+            path = os.path.join(directory, os.path.basename(self._weights_path))
             if not os.path.isfile(path):
                 return None, f"{os.path.basename(path)} is missing"
             return (path, metadata["epoch"], False), None
         name = metadata["file"]
         if not isinstance(name, str) or not fnmatch.fnmatchcase(name, self.STATE_PATTERN) or os.sep in name:
             return None, f"{metadata_name} names no state file"
-        path = os.path.join(self.backup_dir, name)
+        path = os.path.join(directory, name)
         if not os.path.isfile(path):
             return None, f"{name} is missing"
         if os.path.getsize(path) != metadata.get("size") or sha256_file(path) != metadata.get("sha256"):

@@ -21,6 +21,34 @@ from zoo.record import GeneratorRecord
 __all__ = ["GAN", "check_latent_dim", "check_num_classes", "default_optimizer"]
 
 
+def step_logs(metrics):
+    """What a `train_step` under any `tf.distribute` strategy returns: `{name: result}`.
+
+    The metrics' variables are already aggregated over replicas, so every
+    replica holds the same results. Under `MultiWorkerMirroredStrategy` with
+    several workers Keras 3 reduces a step's outputs with
+    `strategy.reduce("MEAN", value, axis=0)`, which fails on a scalar
+    ("Invalid reduction dimension 0 for input with 0 dimensions"); there each
+    result is given as shape `[1]`, which that reduction turns back into the
+    scalar (the mean of equal values). Elsewhere results stay scalars.
+
+    Example:
+
+    >>> step_logs([keras.metrics.Mean(name="d_loss")])
+    {'d_loss': <tf.Tensor: shape=(), dtype=float32, numpy=0.0>}
+    """
+    logs = {metric.name: metric.result() for metric in metrics}
+    if in_multi_worker_mode(tf.distribute.get_strategy()):
+        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
+
+
+def in_multi_worker_mode(strategy):
+    """Whether `strategy` is a `MultiWorkerMirroredStrategy` of a cluster of several workers (`TF_CONFIG`)."""
+    in_mode = getattr(strategy.extended, "_in_multi_worker_mode", None)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(in_mode and in_mode())
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class GAN(keras.Model):
     """A generative adversarial network trained with `fit`.
@@ -358,7 +386,7 @@ class GAN(keras.Model):
         self.fake_accuracy_tracker.update_state(
             tf.reduce_mean(tf.cast(fake_logits < 0, "float32"))
         )
-        return {metric.name: metric.result() for metric in self.metrics}
+        return step_logs(self.metrics)
 
     def _generator_loss(self, fake_images, fake_labels, real_images, labels):
         """G's loss on D's fake logits, and on its real logits for a relativistic loss."""

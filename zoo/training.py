@@ -30,6 +30,7 @@ from zoo.errors import ZooError
 from zoo.files import (
     check_writable_folder,
     clean_stale_temporaries,
+    remove_path,
     temporary_pattern,
     write_bytes_atomically,
 )
@@ -153,7 +154,7 @@ def train_run(config, *, out=None, data_dir=None, callbacks=(), verbose="auto"):
         source = None
         options, clustering, clustering_seconds = _builder_options(config, record, info, data_dir)
         gan = _build_gan(config, options, distribution)
-    batches = _training_batches(config, record, data_dir, clustering)
+    batches = _training_batches(config, record, data_dir, clustering, distribution)
     run = RunRecord(
         config=config.replace(variant_config=options),
         data_source=info.source,
@@ -163,7 +164,7 @@ def train_run(config, *, out=None, data_dir=None, callbacks=(), verbose="auto"):
         init_from_sha256=None if source is None else source.sha256,
     )
     with _disk_errors_reported(out):
-        return _fit(gan, batches, run, out, data_dir, callbacks, verbose)
+        return _fit(gan, batches, run, out, data_dir, callbacks, verbose, distribution)
 
 
 def _builder_options(config, record, info, data_dir=None):
@@ -203,6 +204,7 @@ def _build_gan(config, options, distribution):
     import zoo
 
     policy = config.policy
+    warn_about_precision(policy)
     previous_policy = keras.config.dtype_policy()
     if policy:
         keras.config.set_dtype_policy(policy)
@@ -215,7 +217,14 @@ def _build_gan(config, options, distribution):
     return gan
 
 
-def _training_batches(config, record, data_dir, clustering):
+def _training_batches(config, record, data_dir, clustering, distribution):
+    """The training `tf.data.Dataset`; its batch is the global batch (`config.batch_size`).
+
+    Under a `tf.distribute` strategy Keras splits each batch between the
+    replicas. On a multi-worker cluster every worker builds the same pipeline
+    (the same shuffle seed, see `zoo.data.pipeline.shard_for_workers`) and keeps its own
+    share of each global batch, so the workers together see each batch once.
+    """
     from zoo import data
 
     batches = data.load(
@@ -224,25 +233,87 @@ def _training_batches(config, record, data_dir, clustering):
         batch_size=config.batch_size,
         data_dir=data_dir,
         with_labels=record.conditional,
-        seed=config.seed,
+        seed=shuffle_seed(config.seed, distribution),
         take=config.take,
         labels=None if clustering is None else clustering.assignments,
     )
-    return batches.repeat() if config.steps_per_epoch is not None else batches
+    batches = batches.repeat() if config.steps_per_epoch is not None else batches
+    if not in_multi_worker_mode(distribution):
+        return batches
+    from zoo.data.pipeline import shard_for_workers
+
+    return shard_for_workers(batches)
 
 
-def _fit(gan, batches, run, out, data_dir, callbacks, verbose):
-    """Fits `gan` in the run folder `out` and writes `run.json` before and after."""
+def shuffle_seed(seed, distribution):
+    """The data's shuffle seed: `seed`, or on a multi-worker cluster without one, the chief's random pick.
+
+    Each worker shuffles its own copy of the data set; they must shuffle it
+    alike for their shares of a global batch to be disjoint.
+    """
+    if seed is not None or not in_multi_worker_mode(distribution):
+        return seed
+    import numpy as np
+    import tensorflow as tf
+
+    pick = float(np.random.default_rng().integers(1, 2**24))  # exact in float32
+
+    def chief_pick():
+        first = tf.distribute.get_replica_context().replica_id_in_sync_group == 0
+        return tf.where(first, tf.constant(pick), tf.constant(0.0))
+
+    picked = tf.function(lambda: distribution.reduce("SUM", distribution.run(chief_pick), axis=None))()
+    return int(picked)
+
+
+def _fit(gan, batches, run, out, data_dir, callbacks, verbose, distribution=None):
+    """Fits `gan` in the run folder `out` and writes `run.json` before and after.
+
+    A worker other than the chief of a multi-worker cluster does the same work
+    in its own `worker_folder` (it resumes from the chief's backup) and removes
+    that folder at the end.
+    """
+    folder = worker_folder(out, distribution or gan.distribute_strategy)
+    if folder == out:
+        return _fit_in(gan, batches, run, out, data_dir, callbacks, verbose)
+    remove_path(folder)  # left by a killed run
+    try:
+        return _fit_in(gan, batches, run, folder, data_dir, callbacks, verbose, chief_out=out)
+    finally:
+        remove_path(folder)
+
+
+def worker_folder(out, distribution):
+    """Where this process writes the run folder `out`.
+
+    The chief (worker 0) of a multi-worker cluster and every single-process
+    run write `out` itself. Another worker follows TensorFlow's convention for
+    multi-worker checkpoints: it writes the same files into its own temporary
+    `out/workertemp_<task id>`, which `zoo.training` removes when it ends.
+
+    Example:
+
+    >>> worker_folder("runs/dcgan", tf.distribute.get_strategy())
+    'runs/dcgan'
+    """
+    if not in_multi_worker_mode(distribution) or distribution.extended.should_checkpoint:
+        return out
+    return os.path.join(out, f"workertemp_{distribution.cluster_resolver.task_id}")
+
+
+def _fit_in(gan, batches, run, out, data_dir, callbacks, verbose, chief_out=None):
+    """Fits `gan` writing into `out`; a non-chief worker resumes from `chief_out`'s backup."""
     from zoo import callbacks as zoo_callbacks
 
     config = run.config
+    read_out = out if chief_out is None else chief_out
     os.makedirs(out, exist_ok=True)
     clean_stale_temporaries(out, [temporary_pattern(name) for name in RUN_FILES])
     clean_stale_temporaries(os.path.join(out, "samples"), [temporary_pattern(name) for name in SAMPLE_FILES])
-    resuming = os.path.isdir(os.path.join(out, "backup"))
-    seconds_before = _read_clock(out) if resuming else 0.0
+    resuming = os.path.isdir(os.path.join(read_out, "backup"))
+    seconds_before = _read_clock(read_out) if resuming else 0.0
     nan_guard = zoo_callbacks.TerminateOnNaN()
-    run_callbacks = _run_callbacks(run, out, data_dir, nan_guard, seconds_before, callbacks)
+    run_callbacks = _run_callbacks(run, out, data_dir, nan_guard, seconds_before, callbacks, read_out)
     start = time.perf_counter()
     history = gan.fit(
         batches,
@@ -265,15 +336,23 @@ def _fit(gan, batches, run, out, data_dir, callbacks, verbose):
     return gan, history
 
 
-def _run_callbacks(run, out, data_dir, nan_guard, seconds_before, extra):
-    """The callbacks of a run folder, around the user's `extra` ones."""
+def _run_callbacks(run, out, data_dir, nan_guard, seconds_before, extra, read_out=None):
+    """The callbacks of a run folder, around the user's `extra` ones.
+
+    They write into `out` and resume from `read_out` (defaults to `out`).
+    """
     import keras
 
     from zoo import callbacks as zoo_callbacks
 
     config = run.config
+    read_out = out if read_out is None else read_out
     run_callbacks = [
-        zoo_callbacks.AtomicBackup(os.path.join(out, "backup"), fallback=os.path.join(out, "model.keras")),
+        zoo_callbacks.AtomicBackup(
+            os.path.join(out, "backup"),
+            fallback=os.path.join(read_out, "model.keras"),
+            restore_from=os.path.join(read_out, "backup"),
+        ),
         # run.json is (re)written once the backup has been restored: a refused resume leaves it as it was.
         keras.callbacks.LambdaCallback(on_train_begin=lambda logs=None: write_run_record(out, run)),
         nan_guard,
@@ -423,6 +502,13 @@ def get_strategy(strategy):
     raise unknown_name_error("strategy", strategy, STRATEGIES)
 
 
+def in_multi_worker_mode(distribution):
+    """Whether `distribution` spans several worker processes (see `zoo.gan.in_multi_worker_mode`)."""
+    from zoo.gan import in_multi_worker_mode as multi_worker
+
+    return multi_worker(distribution)
+
+
 def _read_clock(out):
     """Training seconds of the earlier sessions of a resumed run."""
     try:
@@ -432,16 +518,33 @@ def _read_clock(out):
         return 0.0
 
 
+def warn_about_precision(policy):
+    """Warns (one line) when `policy` is emulated on this machine's CPU (`zoo.hardware.precision_warning`)."""
+    import warnings
+
+    import tensorflow as tf
+
+    from zoo.hardware import precision_warning
+
+    accelerated = bool(tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"))
+    message = precision_warning(policy, has_accelerator=accelerated)
+    if message:
+        warnings.warn(message, stacklevel=3)
+
+
 def machine_description():
     """A short description of this machine for run records and model cards."""
     import platform
 
     import tensorflow as tf
 
+    from zoo.hardware import reported_cpu_flags
+
     devices = [device.device_type for device in tf.config.list_physical_devices()]
     return {
         "cpu_count": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_flags": reported_cpu_flags(),
         "devices": sorted(set(devices)),
         "tensorflow": tf.__version__,
     }

@@ -201,3 +201,21 @@ def convert_images(images, target):
         images = tf.image.resize(images, (height, width), antialias=True)
         images = tf.clip_by_value(images, -1.0, 1.0)
     return images
+
+
+def shard_for_workers(dataset):
+    """`dataset` set to be split between the workers of a multi-worker strategy by its elements.
+
+    Keras hands a `fit` dataset to `tf.distribute`, which on a multi-worker
+    cluster gives each worker its share of every global batch. The zoo's data
+    sets come from arrays, not files, so the share is taken by elements
+    (`AutoShardPolicy.DATA`): every worker reads the same pipeline (the same
+    shuffle seed) and keeps its own part of each batch, in worker order.
+
+    Example:
+
+    >>> batches = shard_for_workers(load("fashion_mnist", batch_size=256, seed=0))
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
