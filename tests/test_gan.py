@@ -123,7 +123,8 @@ def test_record_and_generate_go_through_the_sampler(trained):
     expected = Sampler.from_keras(gan).generate(10, labels=labels, seed=5)
     np.testing.assert_array_equal(gan.generate(10, labels=labels, seed=5), expected)
     # The batch size does not change the images.
-    np.testing.assert_array_equal(gan.generate(10, labels=labels, seed=5, batch_size=3), expected)
+    # Another batch size may pick other oneDNN kernels (seen on AVX2-only CPUs): equal to float rounding.
+    np.testing.assert_allclose(gan.generate(10, labels=labels, seed=5, batch_size=3), expected, rtol=0, atol=1e-6)
 
 
 def test_load_sampler_draws_from_a_generator_only_keras_file(trained, tmp_path, monkeypatch):
@@ -139,7 +140,9 @@ def test_load_sampler_draws_from_a_generator_only_keras_file(trained, tmp_path, 
     monkeypatch.setattr(GeneratorSampler, "_warned", False)
     with pytest.warns(DeprecationWarning, match="Sampler.from_keras"):
         old = GeneratorSampler(gan.inference_generator, 64, 10)
-    np.testing.assert_array_equal(old.generate(4, labels=2, seed=1, batch_size=3), gan.generate(4, labels=2, seed=1))
+    np.testing.assert_allclose(  # another batch size: equal to float rounding (oneDNN kernels)
+        old.generate(4, labels=2, seed=1, batch_size=3), gan.generate(4, labels=2, seed=1), rtol=0, atol=1e-6
+    )
 
 
 def test_d_steps_runs_more_discriminator_updates(fashion_batches):

@@ -44,10 +44,12 @@ def mixed_precision_policy(mixed_precision):
     if mixed_precision is True:
         return MIXED_PRECISION["float16"]
     name = str(mixed_precision).removeprefix("mixed_")
+    if name == "float32":  # what a command line says to override a recipe's mixed precision
+        return None
     if name not in MIXED_PRECISION:
         raise ZooError(
             f"Unknown mixed_precision {mixed_precision!r}. Use 'float16', 'bfloat16' or "
-            "false (float32)."
+            "'float32' (or false)."
         )
     return MIXED_PRECISION[name]
 

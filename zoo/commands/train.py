@@ -44,9 +44,10 @@ def register(subparsers):
     parser.add_argument("--evaluate-every", type=int, help="score samples (zoo.metrics) every N epochs into the logs")
     parser.add_argument("--jit-compile", action="store_true", help="compile train steps with XLA")
     parser.add_argument(
-        "--mixed-precision", nargs="?", const="float16", choices=("float16", "bfloat16"),
+        "--mixed-precision", nargs="?", const="float16", choices=("float16", "bfloat16", "float32"),
         help="compute in float16 (with loss scaling; the default when given alone) or bfloat16 "
-        "(fast on CPUs with AVX512-BF16/AMX); weights and exports stay float32 (default: float32 throughout)",
+        "(fast only on CPUs with AVX512-BF16/AMX, emulated and slower elsewhere); float32 overrides a "
+        "recipe's mixed precision; weights and exports stay float32 (default: float32 throughout)",
     )
     parser.add_argument("--strategy", choices=STRATEGIES, help="tf.distribute strategy; --batch-size is global")
     parser.add_argument("--steps-per-execution", type=int, default=1, help="train steps per tf.function call")
