@@ -244,7 +244,9 @@ def _load_opencv(path):
     import cv2
 
     # The new engine: the classic one (AUTO's fallback) crashes when the batch grows.
-    net = cv2.dnn.readNetFromONNX(path, cv2.dnn.ENGINE_NEW)
+    # OpenCV 5.1 renamed ENGINE_NEW to ENGINE_OPENCV.
+    engine = getattr(cv2.dnn, "ENGINE_NEW", None) or cv2.dnn.ENGINE_OPENCV
+    net = cv2.dnn.readNetFromONNX(path, engine)
     if net.empty():
         raise ZooError(f"OpenCV {cv2.__version__} DNN cannot load {path}: {_opencv_problem(cv2, path)}.")
     names = _graph_input_names(path)
