@@ -18,7 +18,7 @@ IEEE-754 double `+ - * /` or `sqrt`, which are correctly rounded everywhere:
    with `u1 = m 2**e`, `m` in [sqrt(1/2), sqrt(2)), the series to `s**23`; `cos`
    and `sin` take the quadrant `q = floor(4 u2)` and Taylor polynomials (to
    degree 24 and 23) of `phi = (4 u2 - q) pi / 2` in [0, pi / 2), in Horner form,
-   in exactly the order written in `_log`, `_sin_cos`.
+   in exactly the order written in `_log_cos_sin`.
 4. Truncation (optional, `truncation=psi`, a double in (0, 1]): each value is
    multiplied by `psi`, one IEEE double `*`, which pulls the draw towards its
    mean 0 (the truncation trick: fewer unusual latents, more typical images).
@@ -93,14 +93,18 @@ def sample_latent(n, latent_dim, seed=None, truncation=None):
     seed = check_seed(seed)
     psi = check_truncation(truncation)
     size = n * int(latent_dim)
-    words = np.random.default_rng(seed).bit_generator.random_raw(2 * ((size + 1) // 2))
-    u1 = ((words[0::2] >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * _TWO_POW_MINUS_53
-    u2 = (words[1::2] >> np.uint64(11)).astype(np.float64) * _TWO_POW_MINUS_53
-    radius = np.sqrt(-2.0 * _log(u1))
-    cosine, sine = _sin_cos(u2)
-    values = np.empty((len(u1), 2), np.float64)
-    values[:, 0] = radius * cosine
-    values[:, 1] = radius * sine
+    pairs = (size + 1) // 2
+    words = np.random.default_rng(seed).bit_generator.random_raw(2 * pairs).reshape(pairs, 2)
+    words >>= np.uint64(11)
+    u1 = (words[:, 0] + np.uint64(1)).astype(np.float64)
+    u1 *= _TWO_POW_MINUS_53
+    u2 = words[:, 1].astype(np.float64)
+    u2 *= _TWO_POW_MINUS_53
+    log_u1, cosine, sine = _log_cos_sin(u1, u2)
+    radius = np.sqrt(-2.0 * log_u1)
+    values = np.empty((pairs, 2), np.float64)
+    np.multiply(radius, cosine, out=values[:, 0])
+    np.multiply(radius, sine, out=values[:, 1])
     values = values.reshape(-1)[:size]
     if psi is not None:
         values = values * psi  # in float64, before the one rounding to float32
@@ -146,38 +150,55 @@ def check_truncation(truncation, name="truncation"):
     return float(truncation)
 
 
-def _log(u):
-    """`ln u` for doubles in (0, 1], with `+ - * /` only (exact `frexp` aside)."""
-    mantissa, exponent = np.frexp(u)  # u = mantissa * 2**exponent, mantissa in [0.5, 1)
+# The three series (atanh for ln, sin and cos) as one table, highest power first.
+# The shorter two start with zeros: Horner's `0 * x + c` is exactly `c`, so the
+# packed evaluation below gives each series the bits of its own Horner loop.
+_SERIES = np.array(
+    [(0.0,) * (len(_COS) - len(_ATANH)) + _ATANH[::-1],
+     (0.0,) * (len(_COS) - len(_SIN)) + _SIN[::-1],
+     _COS[::-1]],
+    dtype=np.float64,
+)
+
+
+def _log_cos_sin(u1, u2):
+    """`(ln u1, cos(2 pi u2), sin(2 pi u2))` for doubles `u1` in (0, 1] and `u2` in [0, 1).
+
+    With `+ - * /` only (exact `frexp` and `floor` aside), each series in Horner
+    form. The three series run side by side as the rows of one array: a third of
+    the NumPy calls of three loops, and not one bit different (each element sees
+    the same operations in the same order).
+    """
+    # ln u1 = e ln 2 + 2 atanh(s), s = (m - 1) / (m + 1), u1 = m 2**e, m in [sqrt(1/2), sqrt(2)).
+    mantissa, exponent = np.frexp(u1)  # mantissa in [0.5, 1)
     low = mantissa < _SQRT_HALF
-    mantissa = np.where(low, mantissa * 2.0, mantissa)
-    exponent = np.where(low, exponent - 1, exponent).astype(np.float64)
+    mantissa[low] *= 2.0
+    exponent[low] -= 1
     s = (mantissa - 1.0) / (mantissa + 1.0)
-    s2 = s * s
-    series = _ATANH[-1]
-    for coefficient in _ATANH[-2::-1]:
-        series = series * s2 + coefficient
-    return exponent * _LN2 + 2.0 * (s + s * (s2 * series))
-
-
-def _sin_cos(u):
-    """`(cos, sin)` of `2 pi u` for doubles `u` in [0, 1), with `+ - *` only."""
-    quarter = u * 4.0  # exact
+    # theta = 2 pi u2: quadrant q = floor(4 u2), phi = (4 u2 - q) pi / 2 in [0, pi / 2).
+    quarter = u2 * 4.0  # exact
     quadrant = np.floor(quarter)
     phi = (quarter - quadrant) * _HALF_PI
-    p2 = phi * phi
-    sin_series = _SIN[-1]
-    for coefficient in _SIN[-2::-1]:
-        sin_series = sin_series * p2 + coefficient
-    cos_series = _COS[-1]
-    for coefficient in _COS[-2::-1]:
-        cos_series = cos_series * p2 + coefficient
-    sin_phi = phi + phi * (p2 * sin_series)
-    cos_phi = 1.0 + p2 * cos_series
-    quadrant = quadrant.astype(np.int64)
-    cosine = np.choose(quadrant, [cos_phi, -sin_phi, -cos_phi, sin_phi])
-    sine = np.choose(quadrant, [sin_phi, cos_phi, -sin_phi, -cos_phi])
-    return cosine, sine
+    x = np.empty((3, len(u1)), np.float64)
+    np.multiply(s, s, out=x[0])
+    np.multiply(phi, phi, out=x[1])
+    x[2] = x[1]
+    series = np.repeat(_SERIES[:, :1], len(u1), axis=1)
+    for column in range(1, _SERIES.shape[1]):
+        series *= x
+        series += _SERIES[:, column : column + 1]
+    s2, p2 = x[0], x[1]
+    log_u1 = exponent.astype(np.float64) * _LN2 + 2.0 * (s + s * (s2 * series[0]))
+    sin_phi = phi + phi * (p2 * series[1])
+    cos_phi = 1.0 + p2 * series[2]
+    # (cos, sin) of theta by quadrant: (c, s), (-s, c), (-c, -s), (s, -c).
+    quadrant = quadrant.astype(np.intp)
+    swap = (quadrant & 1).astype(bool)
+    cosine = np.where(swap, sin_phi, cos_phi)
+    sine = np.where(swap, cos_phi, sin_phi)
+    cosine[(quadrant == 1) | (quadrant == 2)] *= -1.0
+    sine[quadrant >= 2] *= -1.0
+    return log_u1, cosine, sine
 
 
 def check_count(n, maximum=None):

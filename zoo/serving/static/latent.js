@@ -148,7 +148,7 @@ function frexp(u) {
   return [bits.getFloat64(0), exponent];
 }
 
-/** ln u for u in (0, 1], the steps of zoo.latent._log. */
+/** ln u for u in (0, 1], the steps of ln u1 in zoo.latent._log_cos_sin. */
 export function log(u) {
   let [mantissa, exponent] = frexp(u);
   if (mantissa < SQRT_HALF) {
@@ -162,7 +162,7 @@ export function log(u) {
   return exponent * LN2 + 2 * (s + s * (s2 * series));
 }
 
-/** [cos, sin] of 2 pi u for u in [0, 1), the steps of zoo.latent._sin_cos. */
+/** [cos, sin] of 2 pi u for u in [0, 1), the steps of cos and sin in zoo.latent._log_cos_sin. */
 export function sinCos(u) {
   const quarter = u * 4;
   const quadrant = Math.floor(quarter);
