@@ -28,6 +28,28 @@ def test_save_grid_writes_rgb_and_gray_png(tmp_path):
     assert Image.open(tmp_path / "gray.png").mode == "L"
 
 
+@pytest.mark.parametrize("shape, mode", [((32, 32, 1), "L"), ((5, 7, 3), "RGB"), ((1, 1, 1), "L"), ((9, 4), "L")])
+def test_encode_png_decodes_to_the_same_pixels_in_pillow(shape, mode):
+    import io
+
+    from zoo.images import encode_png
+
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    decoded = Image.open(io.BytesIO(encode_png(pixels)))
+    decoded.load()  # checks every chunk's CRC and the zlib stream
+    assert decoded.mode == mode and decoded.size == (shape[1], shape[0])
+    np.testing.assert_array_equal(np.asarray(decoded).reshape(shape), pixels)
+
+
+@pytest.mark.parametrize("image", [np.zeros((4, 4, 1), np.float32), np.zeros((4, 4, 2), np.uint8),
+                                   np.zeros((0, 4, 1), np.uint8), np.zeros(4, np.uint8)])
+def test_encode_png_refuses_what_it_cannot_write(image):
+    from zoo.images import encode_png
+
+    with pytest.raises(ValueError, match="Expected a uint8 image"):
+        encode_png(image)
+
+
 def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
     target = tmp_path / "model.keras"
     write_bytes_atomically(target, b"good")

@@ -19,6 +19,7 @@ import pytest
 
 from zoo import latent
 from zoo.images import make_grid, to_uint8
+from zoo.errors import ZooError
 from zoo.latent import sample_latent
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -96,6 +97,19 @@ def test_prefix_property_a_seed_gives_one_stream():
     """The first values of a seed do not depend on how many are drawn (the page draws n at a time)."""
     np.testing.assert_array_equal(sample_latent(3, 5, 11).ravel(), sample_latent(1, 15, 11).ravel())
     np.testing.assert_array_equal(sample_latent(4, 7, 11).ravel()[:21], sample_latent(3, 7, 11).ravel())
+
+
+def test_draws_together_equal_draws_alone():
+    """`sample_latents` (a server batch) gives each draw's own bits, odd sizes and truncation included."""
+    draws = [(1 + seed % 3, seed * 7, (None, 0.5, 0.9, 1.0)[seed % 4]) for seed in range(20)]
+    for latent_dim in (33, 64):
+        together = latent.sample_latents(draws, latent_dim)
+        alone = np.concatenate([sample_latent(n, latent_dim, seed, truncation=psi) for n, seed, psi in draws])
+        np.testing.assert_array_equal(bits(together, np.float32), bits(alone, np.float32))
+    with pytest.raises(ZooError, match="Nothing to draw"):
+        latent.sample_latents([], 8)
+    with pytest.raises(ZooError, match="truncation must be a number"):
+        latent.sample_latents([(1, 0, None), (1, 0, 2.0)], 8)
 
 
 def test_log_sin_cos_equal_python_and_are_accurate():

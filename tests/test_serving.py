@@ -325,6 +325,34 @@ def test_pool_batches_small_requests_without_changing_images(cgan, dcgan):
         np.testing.assert_array_equal(images, generator.run(z, labels))
 
 
+def test_pool_draws_a_batch_of_latents_as_each_request_would(cgan):
+    """Requests handing over seeds (`LatentDraw`) get the images of their own latents, batched or alone."""
+    from zoo.serving.batching import GeneratorPool, LatentDraw
+
+    draws = [LatentDraw(1 + seed % 3, seed, (None, 0.5, 0.8)[seed % 3]) for seed in range(12)]
+    mixed = [draw if index % 4 else cgan.latents(draw.n, draw.seed, draw.truncation) for index, draw in enumerate(draws)]
+
+    async def scenario():
+        pool = GeneratorPool({"cgan": cgan}, workers=2, batch_below=8, max_batch=16)
+        await pool.start()
+        try:
+            batched = await asyncio.gather(*(pool.run("cgan", z, cgan.check_labels(3, d.n))
+                                             for z, d in zip(mixed, draws)))
+            alone = await pool.run("cgan", LatentDraw(1, 99, 0.7), cgan.check_labels(4, 1))
+            big = await pool.run("cgan", LatentDraw(20, 5, None), cgan.check_labels(1, 20))  # not batched
+            return batched, alone, big, pool.calls, pool.inline_calls
+        finally:
+            await pool.close()
+
+    batched, alone, big, calls, inline = asyncio.run(scenario())
+    assert calls < len(draws) and inline == 1, (calls, inline)
+    for draw, images in zip(draws, batched):
+        z = cgan.latents(draw.n, draw.seed, draw.truncation)
+        np.testing.assert_array_equal(images, cgan.run(z, cgan.check_labels(3, draw.n)))
+    np.testing.assert_array_equal(alone, cgan.run(cgan.latents(1, 99, 0.7), cgan.check_labels(4, 1)))
+    np.testing.assert_array_equal(big, cgan.run(cgan.latents(20, 5), cgan.check_labels(1, 20)))
+
+
 def test_session_options_are_for_small_cpus(cgan):
     from zoo import serving
     from zoo.sessions import session_options

@@ -87,14 +87,39 @@ def sample_latent(n, latent_dim, seed=None, truncation=None):
     >>> bool((sample_latent(2, 4, seed=0, truncation=0.5) == sample_latent(2, 4, seed=0) / 2).all())
     True
     """
-    n = check_count(n)
+    return sample_latents([(n, seed, truncation)], latent_dim)
+
+
+def sample_latents(draws, latent_dim):
+    """Several draws at once: float32 `[sum of n, latent_dim]`, one block of rows per draw.
+
+    Each `(n, seed, truncation)` of `draws` gives the rows that
+    `sample_latent(n, latent_dim, seed, truncation)` gives, to the bit; drawn
+    together, the series run once for all of them, so a server batching
+    requests pays for one draw per batch rather than one per request.
+
+    Args:
+        draws: a sequence of `(n, seed, truncation)`, as `sample_latent` takes them.
+        latent_dim: size of each vector, a positive integer.
+
+    Example:
+
+    >>> both = sample_latents([(1, 0, None), (2, 5, 0.7)], latent_dim=4)
+    >>> bool((both[1:] == sample_latent(2, 4, seed=5, truncation=0.7)).all())
+    True
+    """
     if isinstance(latent_dim, bool) or not isinstance(latent_dim, numbers.Integral) or latent_dim < 1:
         raise ZooError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}.")
-    seed = check_seed(seed)
-    psi = check_truncation(truncation)
-    size = n * int(latent_dim)
-    pairs = (size + 1) // 2
-    words = np.random.default_rng(seed).bit_generator.random_raw(2 * pairs).reshape(pairs, 2)
+    latent_dim = int(latent_dim)
+    blocks, words = [], []
+    for n, seed, truncation in draws:
+        n = check_count(n)
+        pairs = (n * latent_dim + 1) // 2
+        words.append(np.random.default_rng(check_seed(seed)).bit_generator.random_raw(2 * pairs))
+        blocks.append((n, pairs, check_truncation(truncation)))
+    if not blocks:
+        raise ZooError("Nothing to draw. Received: draws=[]. Pass at least one (n, seed, truncation).")
+    words = (words[0] if len(words) == 1 else np.concatenate(words)).reshape(-1, 2)
     words >>= np.uint64(11)
     u1 = (words[:, 0] + np.uint64(1)).astype(np.float64)
     u1 *= _TWO_POW_MINUS_53
@@ -102,13 +127,19 @@ def sample_latent(n, latent_dim, seed=None, truncation=None):
     u2 *= _TWO_POW_MINUS_53
     log_u1, cosine, sine = _log_cos_sin(u1, u2)
     radius = np.sqrt(-2.0 * log_u1)
-    values = np.empty((pairs, 2), np.float64)
+    values = np.empty((len(u1), 2), np.float64)
     np.multiply(radius, cosine, out=values[:, 0])
     np.multiply(radius, sine, out=values[:, 1])
-    values = values.reshape(-1)[:size]
-    if psi is not None:
-        values = values * psi  # in float64, before the one rounding to float32
-    return values.astype(np.float32).reshape(n, int(latent_dim))
+    values = values.reshape(-1)
+    latents = np.empty((sum(n for n, _, _ in blocks), latent_dim), np.float32)
+    row = start = 0
+    for n, pairs, psi in blocks:
+        block = values[start : start + n * latent_dim]
+        if psi is not None:
+            block = block * psi  # in float64, before the one rounding to float32
+        latents[row : row + n] = block.reshape(n, latent_dim)  # rounds to float32 (to nearest, ties to even)
+        row, start = row + n, start + 2 * pairs
+    return latents
 
 
 def check_seed(seed):

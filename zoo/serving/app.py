@@ -95,12 +95,14 @@ def create_app(generators, inference_threads=None, batching=True, max_body_bytes
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal_error)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout, paths=FIELDS)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    index_html = (STATIC_DIR / "index.html").read_bytes()
-    add_page_routes(app, index_html, _page_index(served, ort_web), ort_web)
-    add_model_routes(app, served)
+    # Routes are matched in order: the generating ones (most of a busy server's
+    # requests) first, so they are found without trying the others.
     add_generation_routes(app, served)
     add_open_inference_routes(app, served)
+    add_model_routes(app, served)
+    index_html = (STATIC_DIR / "index.html").read_bytes()
+    add_page_routes(app, index_html, _page_index(served, ort_web), ort_web)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

@@ -194,13 +194,15 @@ class BodyLimit:
                 415, f"The body must be JSON. Received: Content-Type={received}. Allowed: application/json.",
                 "unsupported_media_type",
             )(scope, receive, send)
-        too_large = error(413, f"The body is too large. Allowed: at most {self.max_bytes} bytes.", "body_too_large")
+        def too_large():
+            return error(413, f"The body is too large. Allowed: at most {self.max_bytes} bytes.", "body_too_large")
+
         try:
             declared = int(headers.get(b"content-length", b"0"))
         except ValueError:
             declared = 0
         if declared > self.max_bytes:
-            return await too_large(scope, receive, send)
+            return await too_large()(scope, receive, send)
         chunks, size = [], 0
         deadline = asyncio.get_running_loop().time() + self.timeout
         while True:
@@ -217,7 +219,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                return await too_large(scope, receive, send)
+                return await too_large()(scope, receive, send)
             chunks.append(chunk)
             if not message.get("more_body"):
                 break

@@ -148,14 +148,14 @@ def add_open_inference_routes(app, served):
         media_type = "application/octet-stream" if headers else "application/json"
         return Response(content, media_type=media_type, headers=headers)
 
+    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):  # first: the busy ones
+        app.add_api_route(prefix + "/infer", answer(infer), methods=["POST"], include_in_schema=False)
     gets = {"/v2/health/live": live, "/v2/health/ready": ready, "/v2": server_metadata}
     for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
         gets[prefix] = get_model
         gets[prefix + "/ready"] = model_ready
     for path, handler in gets.items():
         app.add_api_route(path, answer(handler), methods=["GET"], include_in_schema=False)
-    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
-        app.add_api_route(prefix + "/infer", answer(infer), methods=["POST"], include_in_schema=False)
 
 
 def parse_infer_request(body, headers, generator):

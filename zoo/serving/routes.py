@@ -20,6 +20,7 @@ import secrets
 from fastapi.responses import FileResponse, HTMLResponse
 
 from zoo.serving import browser
+from zoo.serving.batching import LatentDraw
 from zoo.serving.http_errors import RequestError, short
 from zoo.serving.schemas import GenerateRequest, InterpolateRequest, error_responses
 
@@ -99,7 +100,7 @@ def add_generation_routes(app, served):
     async def generate(request: GenerateRequest):
         generator = served.pick(request.model)
         seed = secrets.randbelow(2**31) if request.seed is None else request.seed
-        z = generator.latents(request.n, seed, request.truncation)
+        z = LatentDraw(request.n, seed, request.truncation)  # drawn with the batch it joins
         labels = served.labels_for(generator, request.labels, request.n)
         facts = {"seed": seed, "truncation": request.truncation}
         return await served.respond(generator, z, labels, request.format, facts)

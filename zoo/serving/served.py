@@ -104,12 +104,15 @@ class ServedModels:
         return np.asarray(values, dtype=np.int64)
 
     async def respond(self, generator, z, labels, fmt, facts, columns=None, padding=2):
-        """Runs `generator` on `z` and `labels` and answers in `fmt` (big batches encode on the pool)."""
+        """Runs `generator` on `z` (an array or a `LatentDraw`) and `labels` and answers in `fmt`.
+
+        Big batches encode on the pool's threads.
+        """
         pool = self.pool
         images = await pool.run(generator.name, z, labels)
         facts = {**facts, "labels": None if labels is None else labels.tolist()}
         render = Renderer(generator, fmt, columns, padding, facts)
-        content = await pool.call(render, images) if len(z) > pool.batch_below else render(images)
+        content = await pool.call(render, images) if len(images) > pool.batch_below else render(images)
         headers = {"X-Model": generator.name}
         if "seed" in facts:
             headers["X-Seed"] = str(facts["seed"])
