@@ -9,6 +9,9 @@ only ever talks to 127.0.0.1.
 Scenarios, per server (`--workers` 1 and 2 by default, `--workers-list`):
   GET /health        closed loop: the rate of the cheapest route, the yardstick
                      the others are given as a ratio of ("vs /health").
+                     It and the two n=1 closed loops below run --rounds times,
+                     interleaved; each ratio is to the same round's /health and
+                     the table shows the median round (a shared machine's noise).
   /v1 n=1, /v2 n=1   closed loop   --concurrency connections, each sending its
                      next request when the last answer arrived: the most requests/s.
                      /v1: POST /v1/generate, PNG grid, a new seed per request;
@@ -356,13 +359,33 @@ async def run_scenarios(url, args, server_pid=None):
         await closed_loop(host, port, 1, 200, args.concurrency, route, args.request_timeout, first_seed=10**6)
         await closed_loop(host, port, 64, 8, 2, route, args.request_timeout, first_seed=10**6)
     connections, connections_64 = f"{args.concurrency} connections", f"{args.concurrency_64} connections"
+
+    async def measure(name, shape, coroutine):
+        cpu_before = process_cpu_seconds(server_pid) if server_pid else None
+        result = await asyncio.wait_for(coroutine, args.time_limit)
+        cpu_after = process_cpu_seconds(server_pid) if server_pid else None
+        result.update(name=name, shape=shape, server_cpu_ms=None, vs_health=None)
+        if cpu_before is not None and cpu_after is not None and result["requests"]:
+            result["server_cpu_ms"] = 1000 * (cpu_after - cpu_before) / result["requests"]
+        return result
+
+    # The n=1 closed loops, interleaved over --rounds rounds: each round's ratio is
+    # to that round's /health, and the table keeps the median round of each, so a
+    # neighbour's burst on a shared machine moves one round, not the comparison.
+    cheap = [("GET /health, closed loop", health), ("/v1 n=1, closed loop", v1), ("/v2 n=1, closed loop", v2)]
+    rounds = {name: [] for name, _ in cheap}
+    for round_index in range(args.rounds):
+        for name, route in cheap:
+            result = await measure(name, connections, closed_loop(
+                host, port, 1, args.requests, args.concurrency, route, args.request_timeout,
+                first_seed=round_index * args.requests))
+            if route is not health:  # to this round's /health, measured just before
+                result["vs_health"] = result["rps"] / rounds[cheap[0][0]][-1]["rps"]
+            rounds[name].append(result)
+            print(f"bench: {name:26} {connections:15} {format_result(result)}  (round {round_index + 1})",
+                  file=sys.stderr, flush=True)
+    results = [median_round(rounds[name]) for name, _ in cheap]
     scenarios = [
-        ("GET /health, closed loop", connections,
-         closed_loop(host, port, 1, args.requests, args.concurrency, health, args.request_timeout)),
-        ("/v1 n=1, closed loop", connections,
-         closed_loop(host, port, 1, args.requests, args.concurrency, v1, args.request_timeout)),
-        ("/v2 n=1, closed loop", connections,
-         closed_loop(host, port, 1, args.requests, args.concurrency, v2, args.request_timeout)),
         (f"/v1 n=1, {args.rate:g} req/s offered", "open loop",
          open_loop(host, port, 1, args.rate_requests, args.rate, v1, args.request_timeout)),
         ("/v1 n=64, closed loop", connections_64,
@@ -371,17 +394,24 @@ async def run_scenarios(url, args, server_pid=None):
          closed_loop(host, port, 64, args.requests_64, args.concurrency_64, v2, args.request_timeout)),
     ]
     for name, shape, coroutine in scenarios:
-        cpu_before = process_cpu_seconds(server_pid) if server_pid else None
-        result = await asyncio.wait_for(coroutine, args.time_limit)
-        cpu_after = process_cpu_seconds(server_pid) if server_pid else None
-        result.update(name=name, shape=shape, server_cpu_ms=None)
-        if cpu_before is not None and cpu_after is not None and result["requests"]:
-            result["server_cpu_ms"] = 1000 * (cpu_after - cpu_before) / result["requests"]
-        closed = shape != "open loop" and results and results[0]["rps"]  # an open loop's rate is the offered one
-        result["vs_health"] = result["rps"] / results[0]["rps"] if closed else None
+        result = await measure(name, shape, coroutine)
+        if shape != "open loop":  # an open loop's rate is the offered one
+            result["vs_health"] = result["rps"] / results[0]["rps"]
         results.append(result)
         print(f"bench: {name:26} {shape:15} {format_result(result)}", file=sys.stderr, flush=True)
     return facts, results
+
+
+def median_round(results):
+    """One scenario over its rounds: the median of each figure (requests and errors summed)."""
+    merged = dict(results[0])
+    for key in ("rps", "images_per_s", "p50_ms", "p99_ms", "mean_ms", "server_cpu_ms", "vs_health"):
+        values = [r[key] for r in results if r.get(key) is not None]
+        merged[key] = statistics.median(values) if values else None
+    merged["requests"] = sum(r["requests"] for r in results)
+    merged["errors"] = sum(r["errors"] for r in results)
+    merged["rounds"] = len(results)
+    return merged
 
 
 def format_result(result):
@@ -422,8 +452,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="artifact folder, .onnx file or pretrained name (default: export an untrained cgan)")
     parser.add_argument("--url", help="use a running server on 127.0.0.1 instead of starting one")
-    parser.add_argument("--requests", type=int, default=3000, help="n=1 closed-loop requests (default: 3000)")
+    parser.add_argument("--requests", type=int, default=3000, help="n=1 closed-loop requests per round (default: 3000)")
     parser.add_argument("--concurrency", type=int, default=8, help="n=1 connections (default: 8)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the n=1 closed loops, interleaved; the table shows the median (default: 3)")
     parser.add_argument("--rate", type=float, default=300, help="n=1 open-loop rate, req/s (default: 300)")
     parser.add_argument("--rate-requests", type=int, default=3000, help="n=1 open-loop requests (default: 3000)")
     parser.add_argument("--requests-64", type=int, default=200, help="n=64 requests (default: 200)")
@@ -479,7 +511,7 @@ def main(argv=None):
     met = goal["rps"] >= 300 and rate["p99_ms"] < 50 and goal["errors"] == rate["errors"] == 0
     print(f"bench: goal (>= 300 req/s at n=1, p99 < 50 ms at 300 req/s, 0 errors): {'met' if met else 'NOT met'}",
           file=sys.stderr)
-    cheap = all(r["rps"] >= 0.5 * health["rps"] and r["p99_ms"] <= 3 * health["p99_ms"] for r in (goal, v2))
+    cheap = all(r["vs_health"] >= 0.5 and r["p99_ms"] <= 3 * health["p99_ms"] for r in (goal, v2))
     print(f"bench: per-request cost goal (/v1 and /v2 n=1 at >= 0.5x /health's rate, p99 within 3x): "
           f"{'met' if cheap else 'NOT met'}", file=sys.stderr)
     return 0

@@ -10,8 +10,8 @@ NumPy's own `standard_normal` calls `log1pf`/`exp` from libm, whose last bit
 differs between C libraries. Here every step is an integer operation or an
 IEEE-754 double `+ - * /` or `sqrt`, which are correctly rounded everywhere:
 
-1. `numpy.random.default_rng(seed)` (SeedSequence -> PCG64) gives 64-bit words
-   `w` (`bit_generator.random_raw`), two per pair of values.
+1. `numpy.random.PCG64(seed)` (seeded through SeedSequence, as `default_rng(seed)`)
+   gives 64-bit words `w` (`random_raw`), two per pair of values.
 2. `u1 = ((w0 >> 11) + 1) * 2**-53` in (0, 1], `u2 = (w1 >> 11) * 2**-53` in [0, 1).
 3. Box & Muller (1958): `r = sqrt(-2 ln u1)`, `theta = 2 pi u2`, values
    `r cos(theta)` then `r sin(theta)`. `ln` is `e ln 2 + 2 atanh((m - 1) / (m + 1))`
@@ -115,7 +115,7 @@ def sample_latents(draws, latent_dim):
     for n, seed, truncation in draws:
         n = check_count(n)
         pairs = (n * latent_dim + 1) // 2
-        words.append(np.random.default_rng(check_seed(seed)).bit_generator.random_raw(2 * pairs))
+        words.append(np.random.PCG64(check_seed(seed)).random_raw(2 * pairs))  # default_rng(seed)'s stream
         blocks.append((n, pairs, check_truncation(truncation)))
     if not blocks:
         raise ZooError("Nothing to draw. Received: draws=[]. Pass at least one (n, seed, truncation).")
@@ -190,6 +190,7 @@ _SERIES = np.array(
      _COS[::-1]],
     dtype=np.float64,
 )
+_SERIES_COLUMNS = tuple(_SERIES[:, column : column + 1] for column in range(_SERIES.shape[1]))
 
 
 def _log_cos_sin(u1, u2):
@@ -214,10 +215,10 @@ def _log_cos_sin(u1, u2):
     np.multiply(s, s, out=x[0])
     np.multiply(phi, phi, out=x[1])
     x[2] = x[1]
-    series = np.repeat(_SERIES[:, :1], len(u1), axis=1)
-    for column in range(1, _SERIES.shape[1]):
+    series = np.repeat(_SERIES_COLUMNS[0], len(u1), axis=1)
+    for coefficients in _SERIES_COLUMNS[1:]:
         series *= x
-        series += _SERIES[:, column : column + 1]
+        series += coefficients
     s2, p2 = x[0], x[1]
     log_u1 = exponent.astype(np.float64) * _LN2 + 2.0 * (s + s * (s2 * series[0]))
     sin_phi = phi + phi * (p2 * series[1])

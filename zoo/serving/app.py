@@ -45,6 +45,7 @@ from zoo import __version__, paths
 from zoo.errors import ZooError
 from zoo.serving import browser
 from zoo.serving.http_errors import BodyLimit, RequestError, http_error, internal_error, request_error, validation_error
+from zoo.serving.lane import InferenceLane
 from zoo.serving.limits import ServerLimits
 from zoo.serving.open_inference import add_open_inference_routes
 from zoo.serving.routes import add_generation_routes, add_model_routes, add_page_routes
@@ -54,7 +55,8 @@ from zoo.serving.served import ServedModels
 STATIC_DIR = paths.static_dir()
 
 
-def create_app(generators, inference_threads=None, batching=True, max_body_bytes=None, ort_web=None, limits=None):
+def create_app(generators, inference_threads=None, batching=True, max_body_bytes=None, ort_web=None, limits=None,
+               fast_lane=True):
     """Builds the FastAPI app serving `generators`.
 
     Args:
@@ -71,6 +73,9 @@ def create_app(generators, inference_threads=None, batching=True, max_body_bytes
             `body_timeout` (with any ASGI server); `serve` gives the rest to
             uvicorn. All are stated in the OpenAPI description. Defaults to
             `ServerLimits()`.
+        fast_lane: answer the generating routes' ordinary requests without
+            routing them (`zoo.serving.lane`; same answers, less CPU per
+            request). Defaults to `True`.
 
     Example:
 
@@ -94,12 +99,16 @@ def create_app(generators, inference_threads=None, batching=True, max_body_bytes
     app.add_exception_handler(RequestError, request_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal_error)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout, paths=FIELDS)
     # Routes are matched in order: the generating ones (most of a busy server's
     # requests) first, so they are found without trying the others.
-    add_generation_routes(app, served)
-    add_open_inference_routes(app, served)
+    generate = add_generation_routes(app, served)
+    infer = add_open_inference_routes(app, served)
     add_model_routes(app, served)
+    # The last added middleware is the outermost: BodyLimit checks the body, then
+    # the lane answers the generating routes' ordinary requests itself.
+    if fast_lane:
+        app.add_middleware(InferenceLane, generate=generate, infer=infer)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout, paths=FIELDS)
     index_html = (STATIC_DIR / "index.html").read_bytes()
     add_page_routes(app, index_html, _page_index(served, ort_web), ort_web)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

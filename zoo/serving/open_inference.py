@@ -92,7 +92,11 @@ def model_metadata(generator):
 
 
 def add_open_inference_routes(app, served):
-    """Adds the v2 routes over the `ServedModels` `served` to `app`."""
+    """Adds the v2 routes over the `ServedModels` `served` to `app`.
+
+    Returns:
+        The infer handler, `infer(name, version, body, headers)` (see `make_infer`).
+    """
     metadata = {name: model_metadata(generator) for name, generator in served.generators.items()}
     server = json.dumps({"name": "keras-gan-zoo", "version": __version__, "extensions": EXTENSIONS}).encode()
 
@@ -136,17 +140,10 @@ def add_open_inference_routes(app, served):
         pick(name, version)
         return {"name": name, "ready": True}
 
+    infer_body = make_infer(served, pick)
+
     async def infer(request, name, version=None):
-        generator = pick(name, version)
-        body = await request.body()
-        request_id, z, labels, binary = parse_infer_request(body, request.headers, generator)
-        labels = checked_labels(served, generator, labels, len(z))
-        pool = served.pool
-        images = await pool.run(generator.name, z, labels)
-        encode = InferResponse(generator.name, request_id, binary)
-        content, headers = await pool.call(encode, images) if len(z) > pool.batch_below else encode(images)
-        media_type = "application/octet-stream" if headers else "application/json"
-        return Response(content, media_type=media_type, headers=headers)
+        return await infer_body(name, version, await request.body(), request.headers)
 
     for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):  # first: the busy ones
         app.add_api_route(prefix + "/infer", answer(infer), methods=["POST"], include_in_schema=False)
@@ -156,6 +153,29 @@ def add_open_inference_routes(app, served):
         gets[prefix + "/ready"] = model_ready
     for path, handler in gets.items():
         app.add_api_route(path, answer(handler), methods=["GET"], include_in_schema=False)
+    return infer_body
+
+
+def make_infer(served, pick):
+    """`infer(name, version, body, headers)`: the `Response` to a v2 infer request, or a `RequestError`.
+
+    What `POST /v2/models/{name}[/versions/{version}]/infer` runs (and the fast
+    lane, `zoo.serving.lane`, for the requests it answers itself); `pick(name,
+    version)` is the generator lookup, a 404 `TensorError` if unknown.
+    """
+
+    async def infer(name, version, body, headers):
+        generator = pick(name, version)
+        request_id, z, labels, binary = parse_infer_request(body, headers, generator)
+        labels = checked_labels(served, generator, labels, len(z))
+        pool = served.pool
+        images = await pool.run(generator.name, z, labels)
+        encode = InferResponse(generator.name, request_id, binary)
+        content, headers = await pool.call(encode, images) if len(z) > pool.batch_below else encode(images)
+        media_type = "application/octet-stream" if headers else "application/json"
+        return Response(content, media_type=media_type, headers=headers)
+
+    return infer
 
 
 def parse_infer_request(body, headers, generator):

@@ -86,8 +86,31 @@ def add_model_routes(app, served):
         return FileResponse(served.pick(name).path, media_type="application/octet-stream")
 
 
+def make_generate(served):
+    """`generate(request)`: the `Response` to a validated `GenerateRequest`, or a `RequestError`.
+
+    What `POST /v1/generate` runs (and the fast lane, `zoo.serving.lane`, for
+    the requests it answers itself).
+    """
+
+    async def generate(request):
+        generator = served.pick(request.model)
+        seed = secrets.randbelow(2**31) if request.seed is None else request.seed
+        z = LatentDraw(request.n, seed, request.truncation)  # drawn with the batch it joins
+        labels = served.labels_for(generator, request.labels, request.n)
+        facts = {"seed": seed, "truncation": request.truncation}
+        return await served.respond(generator, z, labels, request.format, facts)
+
+    return generate
+
+
 def add_generation_routes(app, served):
-    """Images for seeds (`/v1/generate`) and latent walks between two seeds (`/v1/interpolate`)."""
+    """Images for seeds (`/v1/generate`) and latent walks between two seeds (`/v1/interpolate`).
+
+    Returns:
+        The generate handler, `generate(request)` (see `make_generate`).
+    """
+    generate_body = make_generate(served)
 
     @app.post(
         "/v1/generate",
@@ -98,12 +121,7 @@ def add_generation_routes(app, served):
                    **error_responses(*POST_ERRORS)},
     )
     async def generate(request: GenerateRequest):
-        generator = served.pick(request.model)
-        seed = secrets.randbelow(2**31) if request.seed is None else request.seed
-        z = LatentDraw(request.n, seed, request.truncation)  # drawn with the batch it joins
-        labels = served.labels_for(generator, request.labels, request.n)
-        facts = {"seed": seed, "truncation": request.truncation}
-        return await served.respond(generator, z, labels, request.format, facts)
+        return await generate_body(request)
 
     @app.post(
         "/v1/interpolate",
@@ -119,3 +137,5 @@ def add_generation_routes(app, served):
         facts = {"seed_a": request.seed_a, "seed_b": request.seed_b, "method": request.method,
                  "truncation": request.truncation}
         return await served.respond(generator, z, labels, request.format, facts, columns=request.steps, padding=0)
+
+    return generate_body

@@ -25,6 +25,7 @@ from zoo.serving.batching import GeneratorPool
 from zoo.serving.http_errors import RequestError, clip, short
 
 MEDIA_TYPES = {"png": "image/png", "npy": "application/x-npy", "json": "application/json"}
+PNG_COMPRESS_LEVEL = 1  # fastest zlib level: ~2x faster than 6, ~5% more bytes on a 28x28 tile
 
 
 class ServedModels:
@@ -136,7 +137,8 @@ class Renderer:
     def __call__(self, images):
         images = self.generator.to_uint8(images)
         if self.fmt == "png":
-            return encode_png(make_grid(images, columns=self.columns, padding=self.padding))
+            grid = make_grid(images, columns=self.columns, padding=self.padding)
+            return encode_png(grid, compress_level=PNG_COMPRESS_LEVEL)
         if self.fmt == "npy":
             buffer = io.BytesIO()
             np.save(buffer, images, allow_pickle=False)
