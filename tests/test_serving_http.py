@@ -229,7 +229,7 @@ def test_openapi_docs(server):
 
 
 def _long_labels():
-    return {"model": "cgan", "labels": [1] * 40_000}
+    return {"model": "cgan", "labels": [1] * 400_000}
 
 
 BAD_REQUESTS = [
@@ -306,7 +306,7 @@ def test_bad_interpolate_requests_get_a_422_naming_the_field(server, body, field
         (b"", "application/json", 422),  # empty body
         (b'{"model": "cgan"}', "text/plain", 415),
         (b'{"model": "cgan"}', None, 415),
-        (json.dumps(_long_labels()).encode(), "application/json", 413),  # over the 64 KiB cap
+        (json.dumps(_long_labels()).encode(), "application/json", 413),  # over the 1 MiB cap
     ],
     ids=["malformed-json", "empty", "text-plain", "no-content-type", "too-large"],
 )

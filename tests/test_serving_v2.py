@@ -28,7 +28,7 @@ def models(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(models):
-    server = Server([models["cgan"][0], f"walker={models['dcgan'][0]}", "--max-body-bytes", 200_000])
+    server = Server([models["cgan"][0], f"walker={models['dcgan'][0]}"])  # the default limits
     yield server
     server.stop()
 
@@ -95,6 +95,14 @@ def test_infer_unconditional_equals_the_runtime(client, local, binary):
     assert images.dtype == np.float32 and images.shape == (3, 28, 28, 1)
     np.testing.assert_allclose(images, local["walker"].run(z), atol=1e-6, rtol=0)
     assert result.get_response()["id"] == "r1"
+
+
+def test_the_largest_request_fits_the_default_body_limit_as_json(client, local):
+    """256 latents and labels as JSON text (~350 KB, tritonclient's binary_data=False) are within the default cap."""
+    z, labels = latents(256, seed=3), np.arange(256, dtype=np.int64) % 10
+    result = client.infer("cgan", [tensor("z", z, "FP32"), tensor("label", labels, "INT64")],
+                          outputs=[triton.InferRequestedOutput("image", binary_data=True)])
+    np.testing.assert_allclose(result.as_numpy("image"), local["cgan"].run(z, labels), atol=1e-6, rtol=0)
 
 
 def test_infer_conditional_equals_the_runtime_with_tritonclient_defaults(client, local):
@@ -168,7 +176,7 @@ def test_bad_tensors_get_a_4xx_error_through_tritonclient(client, model, inputs,
                      "outputs": [{"name": "logits"}]}).encode(), {}, 400, "Unknown output"),
         (b"{}", {"Content-Type": "text/plain"}, 400, "'inputs'"),  # any Content-Type, as in Triton
         (b"{}", {"Content-Encoding": "gzip"}, 415, "Compressed"),
-        (b" " * 300_000, {}, 413, "too large"),
+        (b" " * 1_100_000, {}, 413, "too large"),  # over the default 1 MiB
     ],
 )
 def test_bad_bodies_get_a_4xx_error_json(server, data, headers, status, words):

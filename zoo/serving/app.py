@@ -65,7 +65,7 @@ def create_app(generators, inference_threads=None, batching=True, max_body_bytes
             process). Defaults to the usable CPUs (max 4).
         batching: batch small concurrent requests. Defaults to `True`.
         max_body_bytes: largest accepted request body; replaces
-            `limits.max_body_bytes`. Defaults to 64 KiB.
+            `limits.max_body_bytes`. Defaults to 1 MiB.
         ort_web: the onnxruntime-web `dist/` folder the page runs models with;
             `False`: none (the page asks the server). Defaults to
             `zoo.serving.browser.find_ort_web()`.

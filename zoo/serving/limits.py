@@ -33,7 +33,9 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 10.0
 KEEP_ALIVE = 5.0
 MAX_CONNECTIONS = 1024
-MAX_BODY_BYTES = 64 * 1024
+# 1 MiB (nginx's default too): room for the largest valid v2 request as JSON text
+# (256 x 64 latents, ~350 KB); /v1 bodies are a few hundred bytes.
+MAX_BODY_BYTES = 1024 * 1024
 MAX_SECONDS = 3600.0
 MAX_CONNECTIONS_CAP = 1_000_000
 # The protocol's backstop for a body no route reads fires this much after `body_timeout`,
@@ -50,7 +52,7 @@ class ServerLimits:
         body_timeout: seconds for its body to arrive after the headers. Defaults to `10`.
         keep_alive: seconds an idle connection is kept open. Defaults to `5`.
         max_connections: open connections held at most. Defaults to `1024`.
-        max_body_bytes: largest request body. Defaults to 64 KiB.
+        max_body_bytes: largest request body. Defaults to 1 MiB.
 
     Example:
 
