@@ -74,3 +74,45 @@ def test_zoo_train_runs_under_mirrored_strategy_with_mixed_precision(tmp_path):
     settings = json.loads((tmp_path / "run.json").read_text())
     assert settings["strategy"] == "mirrored" and settings["mixed_precision"] == "mixed_float16"
     assert settings["result"]["generator_steps"] == 2
+
+
+REPLICA_NOISE = textwrap.dedent(
+    """
+    import os, json
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, numpy as np, zoo
+    from zoo.variants import mlp_gan
+
+    def build(seed):
+        g = mlp_gan.build_generator(8, (28, 28, 1), hidden_units=(16,))
+        d = mlp_gan.build_discriminator((28, 28, 1), hidden_units=(16,), dropout=0.0)
+        return zoo.GAN(g, d, latent_dim=8, seed=seed)
+
+    images = tf.zeros((4, 28, 28, 1))
+    alone = build(5)._sample_z(images).numpy()
+    expected = keras.random.normal((4, 8), seed=keras.random.SeedGenerator(5)).numpy()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        gan = build(5)
+    per_replica = strategy.run(tf.function(gan._sample_z), args=(images,))
+    values = [v.numpy() for v in strategy.experimental_local_results(per_replica)]
+    print(json.dumps({"alone_as_keras": bool((alone == expected).all()),
+                      "replicas_differ": bool(np.abs(values[0] - values[1]).max() > 0.1),
+                      "std": [float(v.std()) for v in values]}))
+    """
+)
+
+
+def test_each_replica_draws_its_own_training_noise():
+    """Replicas seeded alike must not give every share of the global batch the same z."""
+    import json
+
+    result = subprocess.run([sys.executable, "-c", REPLICA_NOISE], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["alone_as_keras"], "one replica must draw what keras.random.normal draws, as before"
+    assert report["replicas_differ"], report
+    assert all(0.5 < std < 1.5 for std in report["std"]), report

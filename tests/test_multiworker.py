@@ -93,6 +93,10 @@ def test_two_workers_finish_and_only_the_chief_writes_the_run_folder(tmp_path):
     # TensorBoard names its files after the writing process: only the chief's are there.
     events = [name for name in files if ".tfevents." in name]
     assert events and all(f".{chief_pid}." in name for name in events), (chief_pid, events)
+    # Each says what it did: the chief saved the model, the other left it to the chief.
+    assert "zoo: model saved to" in (logs / "worker0.log").read_text()
+    worker_log = (logs / "worker1.log").read_text()
+    assert "zoo: worker done; the chief saves the model" in worker_log and "model saved" not in worker_log
 
 
 ONE_STEP = textwrap.dedent(

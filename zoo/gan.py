@@ -415,10 +415,18 @@ class GAN(keras.Model):
         return d_loss, real_logits, fake_logits
 
     def _sample_z(self, real_images):
-        """Training noise for a batch the size of `real_images`."""
-        return keras.random.normal(
-            (tf.shape(real_images)[0], self.latent_dim), seed=self.seed_generator
-        )
+        """Training noise for a batch the size of `real_images` (each replica its own)."""
+        shape = (tf.shape(real_images)[0], self.latent_dim)
+        if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+            return keras.random.normal(shape, seed=self.seed_generator)
+        # Every replica holds the same seed state (`--seed` seeds them alike), so
+        # each offsets it by its replica id: otherwise all the shares of a global
+        # batch would get the same z.
+        seed = self.seed_generator.next()
+        replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, seed.dtype)
+        seed = seed + tf.stack([tf.zeros_like(replica), replica])
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+        return tf.random.stateless_normal(shape, seed=seed, dtype=keras.config.floatx())
 
     @staticmethod
     def _scaled(loss, optimizer):

@@ -226,6 +226,7 @@ def _training_batches(config, record, data_dir, clustering, distribution):
     share of each global batch, so the workers together see each batch once.
     """
     from zoo import data
+    from zoo.gan import in_multi_worker_mode
 
     batches = data.load(
         config.dataset,
@@ -251,6 +252,8 @@ def shuffle_seed(seed, distribution):
     Each worker shuffles its own copy of the data set; they must shuffle it
     alike for their shares of a global batch to be disjoint.
     """
+    from zoo.gan import in_multi_worker_mode
+
     if seed is not None or not in_multi_worker_mode(distribution):
         return seed
     import numpy as np
@@ -283,6 +286,13 @@ def _fit(gan, batches, run, out, data_dir, callbacks, verbose, distribution=None
         remove_path(folder)
 
 
+def writes_run_folder(distribution):
+    """Whether this process writes the run folder: always, but on a multi-worker cluster only the chief."""
+    from zoo.gan import in_multi_worker_mode
+
+    return not in_multi_worker_mode(distribution) or distribution.extended.should_checkpoint
+
+
 def worker_folder(out, distribution):
     """Where this process writes the run folder `out`.
 
@@ -296,7 +306,7 @@ def worker_folder(out, distribution):
     >>> worker_folder("runs/dcgan", tf.distribute.get_strategy())
     'runs/dcgan'
     """
-    if not in_multi_worker_mode(distribution) or distribution.extended.should_checkpoint:
+    if writes_run_folder(distribution):
         return out
     return os.path.join(out, f"workertemp_{distribution.cluster_resolver.task_id}")
 
@@ -500,13 +510,6 @@ def get_strategy(strategy):
     from zoo.errors import unknown_name_error
 
     raise unknown_name_error("strategy", strategy, STRATEGIES)
-
-
-def in_multi_worker_mode(distribution):
-    """Whether `distribution` spans several worker processes (see `zoo.gan.in_multi_worker_mode`)."""
-    from zoo.gan import in_multi_worker_mode as multi_worker
-
-    return multi_worker(distribution)
 
 
 def _read_clock(out):

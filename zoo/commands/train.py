@@ -85,7 +85,7 @@ def run(args):
 
     from zoo.checks import check_int
     from zoo.files import check_writable_folder
-    from zoo.training import check_data_dir, check_data_found, train_run
+    from zoo.training import check_data_dir, check_data_found, train_run, writes_run_folder
 
     # Paths and CLI-only numbers are checked before anything loads.
     if args.out is not None:
@@ -98,6 +98,9 @@ def run(args):
 
         check_data_found(data.info(config.dataset, data_dir=args.data_dir), args.data_dir, "--data-dir")
     out = args.out or os.path.join("runs", config.variant)
-    train_run(config, out=out, data_dir=args.data_dir, verbose=args.verbose)
-    print(f"zoo: model saved to {os.path.join(out, 'model.keras')}")
+    gan, _ = train_run(config, out=out, data_dir=args.data_dir, verbose=args.verbose)
+    if writes_run_folder(gan.distribute_strategy):
+        print(f"zoo: model saved to {os.path.join(out, 'model.keras')}")
+    else:
+        print(f"zoo: worker done; the chief saves the model to {os.path.join(out, 'model.keras')}")
     return 0
