@@ -477,6 +477,18 @@ def test_cli_sample_takes_a_pretrained_name(env, published, tmp_path, capsys):
     assert out.read_bytes() == (published / "models" / CGAN / "samples.png").read_bytes()
 
 
+def test_sample_from_a_name_without_tensorflow_runs_the_onnx_file(env, published, tmp_path, monkeypatch):
+    """Where Keras/TensorFlow are not installed (a `serve`-only wheel), a name draws with onnxruntime."""
+    from zoo import loading
+    from zoo.sampling import Sampler
+
+    monkeypatch.setattr(loading, "_keras_installed", lambda: False)
+    sampler = loading.load_sampler(CGAN)
+    assert sampler.backend.kind == "onnx" and sampler.num_classes == 10
+    onnx = Sampler.from_onnx(hub.download(CGAN, format="onnx"))
+    np.testing.assert_array_equal(sampler.generate(5, labels=3, seed=1), onnx.generate(5, labels=3, seed=1))
+
+
 def test_cli_list_pretrained(env, capsys):
     assert main(["list", "--pretrained"]) == 0
     out = capsys.readouterr().out

@@ -141,7 +141,8 @@ def load_sampler(path_or_name, providers=None):
             export's `generator.keras`), an `.onnx` generator, an export
             folder (`generator.onnx`, run with onnxruntime, no TensorFlow), or
             a pretrained name such as `"dcgan-fashion-mnist"` (see
-            `zoo.list_pretrained()`).
+            `zoo.list_pretrained()`): its generator.keras, or where Keras and
+            TensorFlow are not installed, its generator.onnx.
         providers: onnxruntime execution providers for an ONNX model (see
             `zoo.sessions.check_providers`). Defaults to the best available.
 
@@ -161,6 +162,8 @@ def load_sampler(path_or_name, providers=None):
     if is_pretrained_name(text):
         from zoo import hub
 
+        if not _keras_installed():  # e.g. a wheel with the `serve` extra only: the ONNX file, on onnxruntime
+            return Sampler.from_onnx(resolve_model(text, "onnx", what), name=text, providers=providers)
         path = resolve_model(text, "keras", what)
         model = _load_keras_file(path, _keras())
         return Sampler.from_keras(model, name=text, record=hub.get_entry(text).record)
@@ -190,6 +193,13 @@ def _keras():
     import keras
 
     return keras
+
+
+def _keras_installed():
+    """Whether Keras and TensorFlow can be imported here (without importing them)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("keras", "tensorflow"))
 
 
 def _onnx_file(path):
