@@ -31,6 +31,7 @@ import http.server
 import json
 import os
 import threading
+import time
 import urllib.parse
 
 LFS_SUFFIXES = (".onnx", ".keras", ".tflite", ".zip", ".pb")
@@ -137,6 +138,7 @@ class _HubHandler(_Quiet):
 class _CdnHandler(_Quiet):
     def do_GET(self):
         self.server.requests.append((self.command, self.path))
+        time.sleep(self.server.delay)  # a slow CDN (`HubServer.cdn.delay`, seconds)
         data = self.server.blobs.get(urllib.parse.urlsplit(self.path).path.strip("/"))
         if data is None:
             return self.send_bytes(404, b"no such blob")
@@ -161,7 +163,7 @@ class HubServer:
         self.hub = _Server(("127.0.0.1", 0), _HubHandler)
         self.cdn = _Server(("127.0.0.1", 0), _CdnHandler)
         self.hub.repos, self.hub.cdn, self.hub.requests = repos, self.cdn, []
-        self.cdn.blobs, self.cdn.requests = {}, []
+        self.cdn.blobs, self.cdn.requests, self.cdn.delay = {}, [], 0.0
         self.cdn.url = f"http://127.0.0.1:{self.cdn.server_address[1]}"
         self.url = f"http://127.0.0.1:{self.hub.server_address[1]}"
         self._threads = []

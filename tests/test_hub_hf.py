@@ -12,6 +12,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -143,3 +144,38 @@ def test_a_tampered_file_is_caught_by_sha256_and_nothing_is_kept(user, server):
 def test_the_commit_id_of_a_revision_works_too(user):
     done = user("download", NAME, "--format", "manifest", "--source", f"hf://{REPO_ID}@{commit_of('v1')}/export")
     assert done.returncode == 0, done.stderr
+
+
+def test_a_killed_downloads_temporary_folder_is_removed_by_the_next_download(user):
+    """The client's folder sits in the cache, named after its process: the next download removes a dead one's."""
+    done = user("download", NAME, "--format", "onnx", "--source", f"hf://{REPO_ID}")
+    assert done.returncode == 0, done.stderr
+    path = pathlib.Path(done.stdout.strip().splitlines()[-1])
+    path.unlink()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = path.parent / f".hf.tmp-{int(dead.stdout)}-x1y2z3"
+    (stale / ".cache").mkdir(parents=True)
+    (stale / NAME).mkdir()
+    (stale / NAME / "generator.onnx").write_bytes(b"half a file")
+    alive = path.parent / f".hf.tmp-{os.getpid()}-a1b2c3"  # a live process's: left alone
+    alive.mkdir()
+    done = user("download", NAME, "--format", "onnx", "--source", f"hf://{REPO_ID}")
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists() and alive.is_dir()
+    assert sha256_file(path) == hub.get_entry(NAME).files["onnx"].sha256
+    alive.rmdir()
+
+
+def test_the_deadline_holds_for_hf_sources(user, server):
+    server.cdn.delay = 6.0
+    try:
+        started = time.monotonic()
+        done = user("download", NAME, "--format", "onnx", "--source", f"hf://{REPO_ID}", "--deadline", "1")
+        elapsed = time.monotonic() - started
+    finally:
+        server.cdn.delay = 0.0
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert "\n" not in line and "within the deadline of 1 s" in line and "Nothing was cached" in line, line
+    assert elapsed < 5.5, elapsed  # the CDN answers after 6 s
+    assert not [p for p in files_under(user.folders["cache"]) if p.name == "generator.onnx"]

@@ -284,7 +284,9 @@ class _Fetcher:
         watchdog = transfer.Watchdog()
         try:
             with os.fdopen(handle, "wb") as out:
-                stream, length, url = sources.open_stream(source, self.entry.name, item.path, self.limits, watchdog)
+                stream, length, url = sources.open_stream(
+                    source, self.entry.name, item.path, self.limits, watchdog, workdir=os.path.dirname(path)
+                )
                 shown = clip(url, sources.URL_LIMIT)
                 with stream:
                     if length is not None and length != item.size:

@@ -26,12 +26,14 @@ import pathlib
 import shutil
 import socket
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from zoo import paths, settings
 from zoo.errors import ZooError
+from zoo.files import clean_stale_temporaries
 from zoo.hub import transfer
 from zoo.hub.layout import clip, clip_repr
 
@@ -178,7 +180,7 @@ def _hf_source(text, origin):
     return HubSource("hf", f"{parts[0]}/{repo}", origin, revision=revision or None, subfolder="/".join(parts[2:]))
 
 
-def open_stream(source, name, relative, limits=None, watchdog=None):
+def open_stream(source, name, relative, limits=None, watchdog=None, workdir=None):
     """Opens `<name>/<relative>` of `source` for reading.
 
     Args:
@@ -189,6 +191,9 @@ def open_stream(source, name, relative, limits=None, watchdog=None):
             Defaults to the default limits.
         watchdog: the `zoo.hub.transfer.Watchdog` that cuts the connection
             when a limit passes; it stays armed with the deadline for the body.
+        workdir: where an `hf://` source's client may write its temporary
+            folder (the cache folder the file goes to). Defaults to the
+            system's temporary folder.
 
     Returns:
         `(stream, length, url)`: a binary file-like object to read and close,
@@ -205,7 +210,7 @@ def open_stream(source, name, relative, limits=None, watchdog=None):
     what = f"{relative} of '{name}'"
     shown = clip(url, URL_LIMIT)
     if source.kind == "hf":
-        stream = _hf_download(source, name, relative, shown, what, limits)
+        stream = _hf_download(source, name, relative, shown, what, limits, workdir)
         return stream, os.path.getsize(stream.name), url
     watchdog = watchdog if watchdog is not None else transfer.Watchdog()
     remaining = limits.remaining()
@@ -371,13 +376,21 @@ class _DownloadedFile(io.FileIO):
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _hf_download(source, name, relative, url, what, limits):
+HF_TEMPORARY = ".hf.tmp-"
+"""The prefix of an hf:// download's temporary folder, `.hf.tmp-PID-XXXX` (see `zoo.files.writer_gone`)."""
+
+
+def _hf_download(source, name, relative, url, what, limits, workdir=None):
     """Fetches `<subfolder>/<name>/<relative>` of a Hub repository with `huggingface_hub`; returns it open.
 
     `hf_hub_download(..., local_dir=TEMPORARY)` writes the file into a temporary
     folder instead of the Hub's cache (`HF_HOME`), which the returned stream
-    removes once the zoo has checked and cached it. `HF_ENDPOINT` and `HF_TOKEN`
-    are the Hub client's own settings.
+    removes once the zoo has checked and cached it. The folder sits in
+    `workdir` (the cache folder) and is named after this process, so the next
+    download there removes one that a killed run left. `HF_ENDPOINT` and
+    `HF_TOKEN` are the Hub client's own settings. The client runs under the
+    call's deadline (`limits.deadline`); its own timeouts stand for
+    `limits.timeout` (`etag_timeout`); `limits.min_rate` is not applied to it.
     """
     try:
         import huggingface_hub
@@ -387,14 +400,34 @@ def _hf_download(source, name, relative, url, what, limits):
             "Install it with `pip install huggingface_hub` (or `pip install 'keras-gan-zoo[hub]'`)."
         ) from None
     filename = "/".join(part for part in (source.subfolder, name, relative) if part)
-    folder = tempfile.mkdtemp(prefix="zoo-hf-")
+    if workdir is not None:
+        clean_stale_temporaries(workdir, [HF_TEMPORARY + "*"])
+    folder = tempfile.mkdtemp(prefix=f"{HF_TEMPORARY}{os.getpid()}-", dir=workdir)
+    outcome = {}
+
+    def fetch():
+        try:
+            outcome["path"] = huggingface_hub.hf_hub_download(
+                repo_id=source.location, filename=filename, revision=source.revision, local_dir=folder,
+                etag_timeout=limits.timeout,
+            )
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=fetch, name="zoo-hf-download", daemon=True)
     try:
-        path = huggingface_hub.hf_hub_download(
-            repo_id=source.location, filename=filename, revision=source.revision, local_dir=folder,
-            etag_timeout=limits.timeout,
-        )
-        return _DownloadedFile(path, folder)
-    except Exception as error:  # huggingface_hub's error classes vary between versions
+        worker.start()
+        remaining = limits.remaining()
+        worker.join(None if remaining is None else max(remaining, 0.0))
+        if worker.is_alive():
+            # The client cannot be interrupted: it keeps its folder, which a later run removes.
+            raise ZooError(
+                f"Download of {what} from {url} did not finish within the deadline of {limits.deadline:g} s. "
+                "Nothing was cached; raise --deadline (deadline=) or use a faster source."
+            )
+        if "path" in outcome:
+            return _DownloadedFile(outcome["path"], folder)
+        error = outcome.get("error")
         shutil.rmtree(folder, ignore_errors=True)
         kind = type(error).__name__
         if "EntryNotFound" in kind or "RevisionNotFound" in kind:
@@ -406,7 +439,8 @@ def _hf_download(source, name, relative, url, what, limits):
             "set ZOO_HUB_URL to a reachable source or ZOO_OFFLINE=1 to use the cache only."
         ) from None
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not worker.is_alive():
+            shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
