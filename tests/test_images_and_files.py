@@ -28,14 +28,16 @@ def test_save_grid_writes_rgb_and_gray_png(tmp_path):
     assert Image.open(tmp_path / "gray.png").mode == "L"
 
 
-@pytest.mark.parametrize("shape, mode", [((32, 32, 1), "L"), ((5, 7, 3), "RGB"), ((1, 1, 1), "L"), ((9, 4), "L")])
-def test_encode_png_decodes_to_the_same_pixels_in_pillow(shape, mode):
+@pytest.mark.parametrize("level", [0, 1, 6, 9])
+@pytest.mark.parametrize("shape, mode", [((32, 32, 1), "L"), ((5, 7, 3), "RGB"), ((1, 1, 1), "L"), ((9, 4), "L"),
+                                         ((300, 242, 3), "RGB")])
+def test_encode_png_decodes_to_the_same_pixels_in_pillow(shape, mode, level):
     import io
 
     from zoo.images import encode_png
 
     pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    decoded = Image.open(io.BytesIO(encode_png(pixels)))
+    decoded = Image.open(io.BytesIO(encode_png(pixels, compress_level=level)))
     decoded.load()  # checks every chunk's CRC and the zlib stream
     assert decoded.mode == mode and decoded.size == (shape[1], shape[0])
     np.testing.assert_array_equal(np.asarray(decoded).reshape(shape), pixels)

@@ -72,8 +72,8 @@ def encode_png(image, compress_level=6):
     library's): a few microseconds for a small grid, which is what a server
     answering one-image requests needs (Pillow's writer costs ~3x that in
     Python-level overhead). Any PNG reader decodes it. `compress_level` is
-    zlib's, 0-9 (default 6, as Pillow's); the HTTP service uses 1, which
-    halves the time for a few percent more bytes on a small grid.
+    zlib's, 0-9 (default 6, as Pillow's; the HTTP service uses 0 for a tiny
+    grid and 1 otherwise, see `zoo.serving.served.STORED_PNG_BYTES`).
 
     Example:
 
@@ -95,12 +95,24 @@ def encode_png(image, compress_level=6):
     return b"".join((
         b"\x89PNG\r\n\x1a\n",
         _png_chunk(b"IHDR", header),
-        _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)),
+        _png_chunk(b"IDAT", _deflate(rows.tobytes(), compress_level)),
         _png_chunk(b"IEND", b""),
     ))
 
 
 _PNG_COLOUR_TYPES = {1: 0, 3: 2}  # channels -> PNG colour type (greyscale, truecolour)
+
+
+def _deflate(data, level):
+    """A zlib stream of `data` whose window and hash table fit its size.
+
+    A tiny image compresses the same with a window no longer than itself, and
+    zlib's default 256 KB of state per call costs more than the compression
+    when the allocator hands out fresh pages (3-5x, on a busy server).
+    """
+    window_bits = max(9, min(15, (len(data) - 1).bit_length()))
+    compressor = zlib.compressobj(level, zlib.DEFLATED, window_bits, max(1, min(8, window_bits - 7)))
+    return compressor.compress(data) + compressor.flush()
 
 
 def _png_chunk(kind, data):
