@@ -190,6 +190,8 @@ _SERIES = np.array(
      _COS[::-1]],
     dtype=np.float64,
 )
+_COS_SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # by quadrant of theta
+_SIN_SIGNS = np.array([1.0, 1.0, -1.0, -1.0])
 _SERIES_COLUMNS = tuple(_SERIES[:, column : column + 1] for column in range(_SERIES.shape[1]))
 
 
@@ -204,8 +206,8 @@ def _log_cos_sin(u1, u2):
     # ln u1 = e ln 2 + 2 atanh(s), s = (m - 1) / (m + 1), u1 = m 2**e, m in [sqrt(1/2), sqrt(2)).
     mantissa, exponent = np.frexp(u1)  # mantissa in [0.5, 1)
     low = mantissa < _SQRT_HALF
-    mantissa[low] *= 2.0
-    exponent[low] -= 1
+    mantissa *= 1.0 + low  # times 2 where low (exact)
+    exponent -= low
     s = (mantissa - 1.0) / (mantissa + 1.0)
     # theta = 2 pi u2: quadrant q = floor(4 u2), phi = (4 u2 - q) pi / 2 in [0, pi / 2).
     quarter = u2 * 4.0  # exact
@@ -223,13 +225,13 @@ def _log_cos_sin(u1, u2):
     log_u1 = exponent.astype(np.float64) * _LN2 + 2.0 * (s + s * (s2 * series[0]))
     sin_phi = phi + phi * (p2 * series[1])
     cos_phi = 1.0 + p2 * series[2]
-    # (cos, sin) of theta by quadrant: (c, s), (-s, c), (-c, -s), (s, -c).
+    # (cos, sin) of theta by quadrant: (c, s), (-s, c), (-c, -s), (s, -c); the signs are exact.
     quadrant = quadrant.astype(np.intp)
     swap = (quadrant & 1).astype(bool)
     cosine = np.where(swap, sin_phi, cos_phi)
+    cosine *= _COS_SIGNS[quadrant]
     sine = np.where(swap, cos_phi, sin_phi)
-    cosine[(quadrant == 1) | (quadrant == 2)] *= -1.0
-    sine[quadrant >= 2] *= -1.0
+    sine *= _SIN_SIGNS[quadrant]
     return log_u1, cosine, sine
 
 
