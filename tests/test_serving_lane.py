@@ -155,3 +155,33 @@ def test_the_lane_answers_ordinary_requests_itself(apps, monkeypatch):
         for route, route_app in saved:
             route.app = route_app
     assert calls == ["/v1/generate", "/v2/models/cgan/infer"]
+
+
+def test_a_body_in_several_messages_goes_on_to_the_app():
+    """Without BodyLimit's one-message replay in front, the lane parses nothing and hands the request on."""
+    import asyncio
+
+    from zoo.serving.lane import InferenceLane
+
+    async def not_here(*args):
+        raise AssertionError("the lane answered a body it had only part of")
+
+    received = []
+
+    async def app(scope, receive, send):
+        while True:
+            message = await receive()
+            received.append(message["body"])
+            if not message.get("more_body"):
+                return
+
+    messages = [{"type": "http.request", "body": b'{"n": 1, ', "more_body": True},
+                {"type": "http.request", "body": b'"seed": 1}', "more_body": False}]
+
+    async def receive():
+        return messages.pop(0)
+
+    lane = InferenceLane(app, generate=not_here, infer=not_here)
+    scope = {"type": "http", "method": "POST", "path": "/v1/generate", "headers": []}
+    asyncio.run(lane(scope, receive, None))
+    assert b"".join(received) == b'{"n": 1, "seed": 1}'

@@ -46,22 +46,19 @@ class InferenceLane:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        if path == "/v1/generate":
-            answer = self._generate
-        else:
-            match = _INFER_PATH.fullmatch(path)
-            if match is None:
-                return await self.app(scope, receive, send)
-            answer = self._infer
-        message = await receive()  # BodyLimit's replay: the whole body, once
-        if message["type"] != "http.request":
+        match = None if path == "/v1/generate" else _INFER_PATH.fullmatch(path)
+        if match is None and path != "/v1/generate":
+            return await self.app(scope, receive, send)
+        message = await receive()  # BodyLimit's replay: the whole body, in one message
+        if message["type"] != "http.request" or message.get("more_body"):
             return await self.app(scope, _replay(message, receive), send)
-        response = await answer(scope, message.get("body", b""))
+        body = message.get("body", b"")
+        response = await (self._generate(body) if match is None else self._infer(scope, match, body))
         if response is None:
             return await self.app(scope, _replay(message, receive), send)
         return await response(scope, receive, send)
 
-    async def _generate(self, scope, body):
+    async def _generate(self, body):
         try:
             # As FastAPI reads a body model: json.loads, then validation in Python mode.
             request = GenerateRequest.model_validate(json.loads(body))
@@ -72,8 +69,8 @@ class InferenceLane:
         except RequestError:
             return None
 
-    async def _infer(self, scope, body):
-        name, version = _INFER_PATH.fullmatch(scope["path"]).groups()
+    async def _infer(self, scope, match, body):
+        name, version = match.groups()
         try:
             return await self.infer(name, version, body, Headers(scope=scope))
         except RequestError:
