@@ -411,6 +411,7 @@ def median_round(results):
     merged["requests"] = sum(r["requests"] for r in results)
     merged["errors"] = sum(r["errors"] for r in results)
     merged["rounds"] = len(results)
+    merged["round_ratios"] = [r["vs_health"] for r in results if r.get("vs_health") is not None]
     return merged
 
 
@@ -441,6 +442,8 @@ def markdown(sections, facts, load_before, load_after):
         for r in results:
             cpu = "" if r.get("server_cpu_ms") is None else f"{r['server_cpu_ms']:.2f}"
             ratio = "" if r.get("vs_health") is None else f"{r['vs_health']:.2f}x"
+            if len(r.get("round_ratios") or ()) > 1:  # the median round, then every round's
+                ratio += " (" + ", ".join(f"{value:.2f}" for value in r["round_ratios"]) + ")"
             lines.append(
                 f"| {label} | {r['name']} | {r['shape']} | {r['requests']} | {r['rps']:.0f} | {ratio} | "
                 f"{r['images_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | {cpu} |"
