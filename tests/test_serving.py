@@ -393,3 +393,13 @@ def test_pretrained_names_resolve_through_one_function(models, monkeypatch):
     monkeypatch.setattr(resolve, "find_pretrained", fake_hub)
     generator = OnnxGenerator("dcgan-fashion-mnist")
     assert calls == ["dcgan-fashion-mnist"] and generator.name == "dcgan-fashion-mnist"
+
+
+@pytest.mark.parametrize("cpus, threads", [(1, 1), (2, 1), (3, 2), (5, 4), (64, 4)])
+def test_default_inference_threads_leave_the_event_loop_a_core(monkeypatch, cpus, threads):
+    import os
+
+    from zoo.serving import batching
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    assert batching.default_workers() == threads

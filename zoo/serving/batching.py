@@ -1,7 +1,7 @@
 """Running generators for an asyncio server: a bounded pool, small requests batched.
 
-`GeneratorPool` owns the threads that call onnxruntime (one per core by default,
-each call on one intra-op thread) so the event loop does not wait on big batches.
+`GeneratorPool` owns the threads that call onnxruntime (one per core but the
+event loop's by default, each call on one intra-op thread) so the event loop does not wait on big batches.
 With batching on (the default) it adapts to the load:
 
 - a small request (`n <= batch_below`) joins its model's queue and the queue is
@@ -51,9 +51,15 @@ def _rows(z):
 
 
 def default_workers():
-    """Threads calling onnxruntime: the CPUs this process may use, at most 4."""
+    """Threads calling onnxruntime: the CPUs this process may use but one (the event loop's), 1 to 4.
+
+    The event loop parses, validates and encodes every request; an inference
+    thread on its core slows it more than it adds. On 2 CPUs shared with a client,
+    1 thread answered one-image requests at 0.56x /health's rate against 0.45-0.48x
+    with 2 (`bench/serve_load.py`, mlp-gan; BENCHMARKS.md).
+    """
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, available or 1))
+    return max(1, min(4, (available or 1) - 1))
 
 
 class GeneratorPool:
