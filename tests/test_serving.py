@@ -395,11 +395,12 @@ def test_pretrained_names_resolve_through_one_function(models, monkeypatch):
     assert calls == ["dcgan-fashion-mnist"] and generator.name == "dcgan-fashion-mnist"
 
 
-@pytest.mark.parametrize("cpus, threads", [(1, 1), (2, 1), (3, 2), (5, 4), (64, 4)])
-def test_default_inference_threads_leave_the_event_loop_a_core(monkeypatch, cpus, threads):
+@pytest.mark.parametrize("cpus, threads, batches", [(1, 1, 1), (2, 2, 1), (3, 3, 2), (5, 4, 3), (64, 4, 3)])
+def test_small_request_batches_leave_a_thread_for_big_ones_and_a_core_for_the_loop(monkeypatch, cpus, threads, batches):
     import os
 
     from zoo.serving import batching
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
-    assert batching.default_workers() == threads
+    pool = batching.GeneratorPool({})
+    assert (pool.workers, pool.batches_at_once) == (threads, batches)

@@ -24,7 +24,7 @@ def register(subparsers):
     )
     parser.add_argument(
         "--inference-threads", type=int, metavar="N",
-        help="threads per process running onnxruntime side by side (default: usable CPUs minus 1, 1 to 4)",
+        help="threads per process running onnxruntime side by side (default: usable CPUs, at most 4)",
     )
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads per call (default: 1)")
     parser.add_argument(

@@ -62,7 +62,7 @@ def create_app(generators, inference_threads=None, batching=True, max_body_bytes
     Args:
         generators: `OnnxGenerator`s, served under their `name`s.
         inference_threads: threads calling onnxruntime side by side (in this
-            process). Defaults to the usable CPUs minus the event loop's, 1 to 4.
+            process). Defaults to the usable CPUs (max 4).
         batching: batch small concurrent requests. Defaults to `True`.
         max_body_bytes: largest accepted request body; replaces
             `limits.max_body_bytes`. Defaults to 1 MiB.

@@ -1,7 +1,7 @@
 """Running generators for an asyncio server: a bounded pool, small requests batched.
 
-`GeneratorPool` owns the threads that call onnxruntime (one per core but the
-event loop's by default, each call on one intra-op thread) so the event loop does not wait on big batches.
+`GeneratorPool` owns the threads that call onnxruntime (one per core by default,
+each call on one intra-op thread) so the event loop does not wait on big batches.
 With batching on (the default) it adapts to the load:
 
 - a small request (`n <= batch_below`) joins its model's queue and the queue is
@@ -13,7 +13,7 @@ With batching on (the default) it adapts to the load:
   event loop; handing it to a thread and back costs more CPU than the call and
   adds two thread wake-ups, which is what a busy machine makes slow;
 - busy (a batch already running, or several requests queued): the batch runs on
-  a thread, and while at most `workers` batches run the loop keeps parsing the
+  a thread, and while at most `batches_at_once` batches run the loop keeps parsing the
   next requests, which queue up for the batch after;
 - big requests go to the threads as they are.
 
@@ -51,15 +51,26 @@ def _rows(z):
 
 
 def default_workers():
-    """Threads calling onnxruntime: the CPUs this process may use but one (the event loop's), 1 to 4.
-
-    The event loop parses, validates and encodes every request; an inference
-    thread on its core slows it more than it adds. On 2 CPUs shared with a client,
-    1 thread answered one-image requests at 0.56x /health's rate against 0.45-0.48x
-    with 2 (`bench/serve_load.py`, mlp-gan; BENCHMARKS.md).
-    """
+    """Threads calling onnxruntime: the CPUs this process may use, at most 4."""
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, (available or 1) - 1))
+    return max(1, min(4, available or 1))
+
+
+def batches_at_once(workers):
+    """How many batches of small requests run at once on `workers` threads: all but one, at least one.
+
+    The thread kept back serves big requests, so a burst of small ones does not
+    hold them up, and while the batches run the event loop (which parses,
+    validates and encodes every request) keeps a core. On 2 CPUs shared with a
+    client, one batch at a time answered one-image requests at 0.56x /health's
+    rate against 0.45-0.48x with two (`bench/serve_load.py`, mlp-gan; BENCHMARKS.md).
+
+    Example:
+
+    >>> [batches_at_once(n) for n in (1, 2, 4)]
+    [1, 1, 3]
+    """
+    return max(1, workers - 1)
 
 
 class GeneratorPool:
@@ -67,8 +78,9 @@ class GeneratorPool:
 
     Args:
         generators: `{name: OnnxGenerator}`.
-        workers: threads calling onnxruntime, and the most batches running at
-            once. Defaults to `default_workers()`.
+        workers: threads calling onnxruntime. Defaults to `default_workers()`.
+            At most `batches_at_once(workers)` batches of small requests run
+            at once; big requests may use every thread.
         batching: run single images inline when idle and batch small
             concurrent requests; `False` sends every request to the threads
             as it is. Defaults to `True`.
@@ -92,6 +104,7 @@ class GeneratorPool:
     def __init__(self, generators, workers=None, batching=True, batch_below=8, max_batch=64):
         self.generators = dict(generators)
         self.workers = int(workers or default_workers())
+        self.batches_at_once = batches_at_once(self.workers)
         self.batching = bool(batching)
         self.batch_below = int(batch_below)
         self.max_batch = int(max_batch)
@@ -168,7 +181,7 @@ class GeneratorPool:
             except Exception as error:  # the request's own error (a 4xx or 500 upstream)
                 job.future.set_exception(error)
             return
-        if self._running >= self.workers:
+        if self._running >= self.batches_at_once:
             return  # flushed again when a running batch finishes
         jobs, count = [], 0
         while queue and (not jobs or count + _rows(queue[0].z) <= self.max_batch):
