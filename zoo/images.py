@@ -1,4 +1,4 @@
-"""Turning generator outputs into pictures (NumPy and Pillow only)."""
+"""Turning generator outputs into pictures (NumPy, and zlib for PNG)."""
 
 import math
 import struct

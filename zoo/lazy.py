@@ -18,6 +18,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 """
 
 import importlib
+import importlib.util
 import sys
 import warnings
 
@@ -64,3 +65,17 @@ def lazy_exports(package, attributes, submodules=(), deprecated=None):
         return sorted(set(vars(sys.modules[package])) | set(attributes) | set(submodules))
 
     return __getattr__, __dir__
+
+
+def importable(module):
+    """Whether `module` can be imported here, without importing it.
+
+    Example:
+
+    >>> importable("numpy"), importable("no_such_module")
+    (True, False)
+    """
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -27,6 +27,7 @@ import warnings
 import zipfile
 
 from zoo.errors import ZooError
+from zoo.lazy import importable
 from zoo.sampling import DEFAULT_MAX_BATCH, KerasBackend, Sampler
 
 LIST_HINT = "`zoo list --pretrained` lists the pretrained names"
@@ -197,9 +198,7 @@ def _keras():
 
 def _keras_installed():
     """Whether Keras and TensorFlow can be imported here (without importing them)."""
-    import importlib.util
-
-    return all(importlib.util.find_spec(name) is not None for name in ("keras", "tensorflow"))
+    return importable("keras") and importable("tensorflow")
 
 
 def _onnx_file(path):

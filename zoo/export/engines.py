@@ -45,12 +45,12 @@ Example:
 """
 
 import dataclasses
-import importlib.util
 import os
 
 import numpy as np
 
 from zoo.errors import ZooError, unknown_name_error
+from zoo.lazy import importable
 from zoo.record import IMAGE_NAME, LABEL_NAME
 
 _ENGINES = {}
@@ -78,7 +78,7 @@ class Engine:
     @property
     def available(self):
         """Whether every module it needs is importable (without importing it)."""
-        return all(_importable(module) for module in self.modules)
+        return all(importable(module) for module in self.modules)
 
     def load(self, path):
         """Opens the ONNX file `path`; returns `run(feeds) -> float32 image`.
@@ -91,7 +91,7 @@ class Engine:
         if not os.path.isfile(path):
             raise ZooError(f"No ONNX file at {path}. Received: path={path!r}.")
         for module in self.modules:
-            if not _importable(module):
+            if not importable(module):
                 raise ZooError(f"The {self.name} engine needs the '{module}' module: {self.install}.")
         return self.loader(path)
 
@@ -168,13 +168,6 @@ def load(name, path):
     (2, 28, 28, 1)
     """
     return get_engine(name).load(path)
-
-
-def _importable(module):
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def _ordered(feeds, names):
@@ -300,7 +293,7 @@ def _load_tract(path):
 def _load_onnx2torch(path):
     import sys
 
-    if "tensorflow" in sys.modules and "torch" not in sys.modules and _importable("triton"):
+    if "tensorflow" in sys.modules and "torch" not in sys.modules and importable("triton"):
         raise ZooError(
             "The onnx2torch engine cannot start in a process that imported TensorFlow before torch: "
             "triton (which torch's CUDA build brings) crashes it. Import torch first, or run it in "

@@ -108,7 +108,6 @@ class GeneratorPool:
         self.batching = bool(batching)
         self.batch_below = int(batch_below)
         self.max_batch = int(max_batch)
-        self.inline = self.batching
         self.executor = None
         self._loop = None
         self._queues = {name: collections.deque() for name in self.generators}
@@ -171,7 +170,7 @@ class GeneratorPool:
         if not queue:
             return
         generator = self.generators[name]
-        if self.inline and self._running == 0 and len(queue) == 1 and _rows(queue[0].z) == 1:
+        if self._running == 0 and len(queue) == 1 and _rows(queue[0].z) == 1:
             # Idle pool, one image: run it here (see the module docstring).
             job = queue.popleft()
             self.calls += 1

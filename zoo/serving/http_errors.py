@@ -194,6 +194,7 @@ class BodyLimit:
                 415, f"The body must be JSON. Received: Content-Type={received}. Allowed: application/json.",
                 "unsupported_media_type",
             )(scope, receive, send)
+
         def too_large():
             return error(413, f"The body is too large. Allowed: at most {self.max_bytes} bytes.", "body_too_large")
 
@@ -223,14 +224,19 @@ class BodyLimit:
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        body = b"".join(chunks)
-        replayed = False
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        return await self.app(scope, replay(whole, receive), send)
 
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        return await self.app(scope, replay, send)
+def replay(message, receive):
+    """An ASGI `receive` that gives `message` first, then whatever `receive` gives."""
+    replayed = False
+
+    async def replaying():
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return message
+        return await receive()
+
+    return replaying

@@ -24,7 +24,7 @@ import re
 
 from starlette.datastructures import Headers
 
-from zoo.serving.http_errors import RequestError
+from zoo.serving.http_errors import RequestError, replay
 from zoo.serving.schemas import GenerateRequest
 
 _INFER_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?/infer")
@@ -51,11 +51,11 @@ class InferenceLane:
             return await self.app(scope, receive, send)
         message = await receive()  # BodyLimit's replay: the whole body, in one message
         if message["type"] != "http.request" or message.get("more_body"):
-            return await self.app(scope, _replay(message, receive), send)
+            return await self.app(scope, replay(message, receive), send)
         body = message.get("body", b"")
         response = await (self._generate(body) if match is None else self._infer(scope, match, body))
         if response is None:
-            return await self.app(scope, _replay(message, receive), send)
+            return await self.app(scope, replay(message, receive), send)
         return await response(scope, receive, send)
 
     async def _generate(self, body):
@@ -76,16 +76,3 @@ class InferenceLane:
         except RequestError:
             return None
 
-
-def _replay(message, receive):
-    """A `receive` that gives `message` first, then whatever `receive` gives."""
-    replayed = False
-
-    async def replay():
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return message
-        return await receive()
-
-    return replay
