@@ -68,15 +68,13 @@ def parse_model(text):
 
 
 def run(args):
+    from zoo.checks import check_int
     from zoo.errors import ZooError
 
     if not 0 <= args.port <= 65535:
         raise ZooError(f"--port must be in 0..65535. Received: --port {args.port}.")
-    for option in ("workers", "inference_threads"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            spelled = "--" + option.replace("_", "-")
-            raise ZooError(f"{spelled} must be a positive integer. Received: {spelled} {value}.")
+    check_int("--workers", args.workers, 1)
+    check_int("--inference-threads", args.inference_threads, 1, optional=True)
     from zoo.serving.limits import ServerLimits, check_limits
 
     options = {name: getattr(args, name) for name in
